@@ -1,0 +1,1 @@
+"""Stakeholder network of the Münsterland health region."""
