@@ -67,8 +67,16 @@ ORGANISATION_KINDS: dict[str, Term] = _terms(
 TAGS: dict[str, Term] = _terms(
     ("training:nursing", "Ausbildungsplätze Pflege", "Nursing training places"),
     ("placement:orientation", "Orientierungseinsatz", "Orientation placement"),
-    ("placement:acute_inpatient", "Praxiseinsatz stationäre Akutpflege", "Placement: inpatient acute care"),
-    ("placement:longterm_inpatient", "Praxiseinsatz stationäre Langzeitpflege", "Placement: inpatient long-term care"),
+    (
+        "placement:acute_inpatient",
+        "Praxiseinsatz stationäre Akutpflege",
+        "Placement: inpatient acute care",
+    ),
+    (
+        "placement:longterm_inpatient",
+        "Praxiseinsatz stationäre Langzeitpflege",
+        "Placement: inpatient long-term care",
+    ),
     ("placement:ambulatory", "Praxiseinsatz ambulante Pflege", "Placement: home care"),
     ("placement:paediatric", "Praxiseinsatz Pädiatrie", "Placement: paediatrics"),
     ("placement:psychiatric", "Praxiseinsatz Psychiatrie", "Placement: psychiatry"),

@@ -85,6 +85,8 @@ LANGUAGE_PREFIX = "lang:"
 
 #: Pairs handled per block of the vectorised path (bounds its memory).
 _TARGET_PAIRS_PER_BLOCK = 4_000_000
+#: Pairs scored at once: small enough for the temporaries to stay in the CPU cache.
+_CHUNK_PAIRS = 65536
 
 
 class ScoringInputError(MatchingError):
@@ -824,14 +826,14 @@ def explain(
 
 
 def _match_from_row(
-    candidate: Candidate, position: Position, score: float, km: float, weights: ScoreWeights
+    candidate: Candidate, position: Position, score: float, weights: ScoreWeights
 ) -> Match:
     evaluation = _evaluate(candidate, position, weights)
     return Match(
         candidate.id,
         position.id,
-        float(score),
-        float(km),
+        score,
+        evaluation.distance_km,
         evaluation.reasons,
         MappingProxyType(evaluation.components),
     )
@@ -874,31 +876,36 @@ def _id_ranks(items: Sequence[Candidate] | Sequence[Position]) -> np.ndarray:
     return ranks
 
 
-def _bitsets(sets: Iterable[Iterable[str]], vocabulary: Mapping[str, int], n: int) -> np.ndarray:
-    """Encode sets of codes as rows of 64-bit words; codes outside the vocabulary are dropped."""
-    words = max(1, -(-len(vocabulary) // 64))
-    out = np.zeros((n, words), dtype=np.uint64)
-    if not vocabulary:
-        return out
-    masks = np.zeros(n, dtype=object)
-    for row, codes in enumerate(sets):
-        mask = 0
-        for code in codes:
-            bit = vocabulary.get(code)
-            if bit is not None:
-                mask |= 1 << bit
-        masks[row] = mask
-    for word in range(words):
-        out[:, word] = [(mask >> (64 * word)) & 0xFFFFFFFFFFFFFFFF for mask in masks]
-    return out
+def _bitsets(masks: Sequence[int], words: int) -> list[np.ndarray]:
+    """Split Python-int bitmasks into one uint64 array per 64-bit word."""
+    if words == 1:
+        return [np.array(masks, dtype=np.uint64)]
+    low = (1 << 64) - 1
+    return [
+        np.array([(mask >> (64 * word)) & low for mask in masks], dtype=np.uint64)
+        for word in range(words)
+    ]
 
 
-def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Number of common set bits of row-aligned bitsets."""
-    count = np.bitwise_count(a[:, 0] & b[:, 0]).astype(np.float64)
-    for word in range(1, a.shape[1]):
-        count += np.bitwise_count(a[:, word] & b[:, word])
+def _mask(codes: Iterable[str], bits: Mapping[str, int]) -> int:
+    mask = 0
+    for code in codes:
+        bit = bits.get(code)
+        if bit is not None:
+            mask |= 1 << bit
+    return mask
+
+
+def _common(a: list[np.ndarray], b: list[np.ndarray], ai: np.ndarray, bi: np.ndarray) -> np.ndarray:
+    """Number of common set bits of the bitsets ``a[ai]`` and ``b[bi]``, row by row."""
+    count = np.bitwise_count(a[0][ai] & b[0][bi])
+    for word in range(1, len(a)):
+        count = count + np.bitwise_count(a[word][ai] & b[word][bi])
     return count
+
+
+#: How a query searches the positions: by profession, by (profession, type) or by type.
+_BY_PROFESSION, _BY_PROFESSION_TYPE, _BY_TYPE = 0, 1, 2
 
 
 class _Problem:
@@ -914,13 +921,14 @@ class _Problem:
         # Positions.
         professions = sorted({p.profession for p in positions})
         self.profession_code = {code: i for i, code in enumerate(professions)}
-        type_bit = {code: i for i, code in enumerate(POSITION_TYPES)}
+        type_code = {code: i for i, code in enumerate(POSITION_TYPES)}
+        self.n_types = len(type_code)
         self.p_lat = np.fromiter((p.lat for p in positions), np.float64, m)
         self.p_lon = np.fromiter((p.lon for p in positions), np.float64, m)
-        self.p_group = np.fromiter(
+        self.p_profession = np.fromiter(
             (self.profession_code[p.profession] for p in positions), np.int64, m
         )
-        self.p_type = np.fromiter((1 << type_bit[p.position_type] for p in positions), np.int64, m)
+        self.p_type = np.fromiter((type_code[p.position_type] for p in positions), np.int64, m)
         self.p_start = np.fromiter(
             (math.nan if p.start is None else p.start.toordinal() for p in positions),
             np.float64,
@@ -928,12 +936,22 @@ class _Problem:
         )
         self.p_rank = _id_ranks(positions)
         self.rank_to_position = np.argsort(self.p_rank)
-        wanted_vocab = sorted({b for c in candidates for b in c.wanted_benefits})
-        self.benefit_bit = {code: i for i, code in enumerate(wanted_vocab)}
-        self.p_offered = _bitsets((p.benefits for p in positions), self.benefit_bit, m)
-        required_vocab = sorted({r for p in positions for r in p.requirements})
-        requirement_bit = {code: i for i, code in enumerate(required_vocab)}
-        self.p_required = _bitsets((p.requirements for p in positions), requirement_bit, m)
+        self.rank_bits = max(1, (m - 1).bit_length())
+        benefit_bit = {
+            code: i
+            for i, code in enumerate(sorted({b for c in candidates for b in c.wanted_benefits}))
+        }
+        benefit_words = max(1, -(-len(benefit_bit) // 64))
+        self.p_offered = _bitsets(
+            [_mask(p.benefits, benefit_bit) for p in positions], benefit_words
+        )
+        requirement_bit = {
+            code: i for i, code in enumerate(sorted({r for p in positions for r in p.requirements}))
+        }
+        requirement_words = max(1, -(-len(requirement_bit) // 64))
+        self.p_required = _bitsets(
+            [_mask(p.requirements, requirement_bit) for p in positions], requirement_words
+        )
         n_required = np.fromiter((len(p.requirements) for p in positions), np.float64, m)
         with np.errstate(divide="ignore"):
             self.p_req_scale = np.where(n_required > 0, share["requirements"] / n_required, 0.0)
@@ -944,34 +962,34 @@ class _Problem:
         self.c_radius = np.fromiter((c.max_distance_km for c in candidates), np.float64, n)
         with np.errstate(divide="ignore"):
             self.c_angle = np.where(self.c_radius > 0, math.pi / self.c_radius, 0.0)
-        all_types = sum(1 << bit for bit in type_bit.values())
-        self.c_types = np.fromiter(
-            (
-                sum(1 << type_bit[t] for t in c.position_types) if c.position_types else all_types
-                for c in candidates
-            ),
-            np.int64,
-            n,
-        )
-        self.any_type_filter = any(c.position_types for c in candidates)
         self.c_earliest = np.fromiter(
             (math.nan if c.earliest_start is None else c.earliest_start.toordinal()
              for c in candidates),
             np.float64,
             n,
         )  # fmt: skip
-        self.c_wanted = _bitsets((c.wanted_benefits for c in candidates), self.benefit_bit, n)
+        self.c_wanted = _bitsets(
+            [_mask(c.wanted_benefits, benefit_bit) for c in candidates], benefit_words
+        )
         n_wanted = np.fromiter((len(c.wanted_benefits) for c in candidates), np.float64, n)
         with np.errstate(divide="ignore"):
             self.c_ben_scale = np.where(n_wanted > 0, share["benefits"] / n_wanted, 0.0)
-        self.c_has = _bitsets(
-            (
-                [code for code in required_vocab if _meets(c, code, _languages(c))]
-                for c in candidates
-            ),
-            requirement_bit,
-            n,
-        )
+        language_bits: dict[str, int] = {}
+        for code, bit in requirement_bit.items():
+            if code.lower().startswith(LANGUAGE_PREFIX):
+                language = code[len(LANGUAGE_PREFIX) :].lower()
+                language_bits[language] = language_bits.get(language, 0) | (1 << bit)
+        licence_bit = requirement_bit.get(DRIVING_LICENCE)
+        has: list[int] = []
+        for c in candidates:
+            mask = _mask(c.qualifications, requirement_bit)
+            if language_bits:
+                for language in _languages(c):
+                    mask |= language_bits.get(language, 0)
+            if c.driving_licence and licence_bit is not None:
+                mask |= 1 << licence_bit
+            has.append(mask)
+        self.c_has = _bitsets(has, requirement_words)
         open_prof = np.fromiter((not c.professions for c in candidates), bool, n)
         open_type = np.fromiter((not c.position_types for c in candidates), bool, n)
         floor = weights.distance_floor
@@ -990,57 +1008,125 @@ class _Problem:
             self.c_const = self.c_const + share["start"] * weights.start_unknown
         self.any_benefits = bool(np.any(n_wanted > 0))
         self.any_requirements = bool(np.any(n_required > 0))
-        # Queries: one per (candidate, wanted profession present among the positions).
+        self._queries(candidates, type_code)
+
+    def _queries(self, candidates: Sequence[Candidate], type_code: Mapping[str, int]) -> None:
+        """One spatial query per (candidate, wanted profession/type present among positions).
+
+        Candidates who named professions and types query the (profession, type) groups;
+        those who named only professions the profession groups, only types the type groups,
+        neither every position. A candidate whose professions no position has gets no query.
+        """
         q_cand: list[int] = []
+        q_kind: list[int] = []
         q_group: list[int] = []
+        n_types = self.n_types
+        plans: dict[tuple[frozenset[str], frozenset[str]], tuple[int, list[int]]] = {}
         for i, c in enumerate(candidates):
-            if not c.professions:
-                q_cand.append(i)
-                q_group.append(-1)
-                continue
-            codes = sorted(
+            wish = (c.professions, c.position_types)
+            plan = plans.get(wish)
+            if plan is None:
+                plan = plans[wish] = self._plan(c, type_code, n_types)
+            kind, groups = plan
+            q_cand.extend([i] * len(groups))
+            q_kind.extend([kind] * len(groups))
+            q_group.extend(groups)
+        self.q_cand = np.asarray(q_cand, dtype=np.int64)
+        self.q_kind = np.asarray(q_kind, dtype=np.int64)
+        self.q_group = np.asarray(q_group, dtype=np.int64)
+        self._indices: dict[int, SpatialIndex] = {}
+
+    def _plan(
+        self, c: Candidate, type_code: Mapping[str, int], n_types: int
+    ) -> tuple[int, list[int]]:
+        types = sorted(type_code[t] for t in c.position_types)
+        if c.professions:
+            professions = sorted(
                 self.profession_code[p] for p in c.professions if p in self.profession_code
             )
-            q_cand.extend([i] * len(codes))
-            q_group.extend(codes)
-        self.q_cand = np.asarray(q_cand, dtype=np.int64)
-        self.q_group = np.asarray(q_group, dtype=np.int64)
+            if types:
+                return _BY_PROFESSION_TYPE, [p * n_types + t for p in professions for t in types]
+            return _BY_PROFESSION, professions
+        if types:
+            return _BY_TYPE, types
+        return _BY_PROFESSION, [-1]
+
+    def index(self, kind: int) -> SpatialIndex:
+        """The spatial index of the positions, grouped as query ``kind`` needs (built once)."""
+        index = self._indices.get(kind)
+        if index is None:
+            if kind == _BY_PROFESSION:
+                groups = self.p_profession
+            elif kind == _BY_PROFESSION_TYPE:
+                groups = self.p_profession * self.n_types + self.p_type
+            else:
+                groups = self.p_type
+            index = SpatialIndex(self.p_lat, self.p_lon, groups=groups)
+            self._indices[kind] = index
+        return index
+
+    def pairs(self, lo: int, hi: int) -> Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(candidate, position, km) of every pair in reach for the queries ``lo:hi``."""
+        for kind in (_BY_PROFESSION, _BY_PROFESSION_TYPE, _BY_TYPE):
+            rows = lo + np.flatnonzero(self.q_kind[lo:hi] == kind)
+            if len(rows) == 0:
+                continue
+            cand = self.q_cand[rows]
+            for query, pj, km in self.index(kind).iter_pairs_within(
+                self.c_lat[cand],
+                self.c_lon[cand],
+                self.c_radius[cand],
+                groups=self.q_group[rows],
+                max_pairs=_CHUNK_PAIRS,
+            ):
+                yield cand[query], pj, km
 
     def kernel(self, ci: np.ndarray, pj: np.ndarray, km: np.ndarray) -> np.ndarray:
         """Quantised scores (integers in [0, 1e9]) of pairs that passed the filters."""
         weights, share = self.weights, self.share
-        raw = self.c_const[ci] + self.p_const[pj]
+        raw = self.c_const[ci]
+        raw += self.p_const[pj]
         angle = km * self.c_angle[ci]
-        raw += self.dist_amp * np.cos(angle, out=angle)
+        np.cos(angle, out=angle)
+        angle *= self.dist_amp
+        raw += angle
         if self.any_start:
-            early = self.c_earliest[ci] - self.p_start[pj]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                if weights.start_tolerance_days > 0:
-                    fit = np.clip(1.0 - early / weights.start_tolerance_days, 0.0, 1.0)
-                else:
-                    fit = np.where(early <= 0, 1.0, 0.0)
-            fit[np.isnan(early)] = weights.start_unknown
-            raw += share["start"] * fit
+            # share * clip(1 - early / tolerance, 0, 1); unknown dates (NaN) get start_unknown.
+            fit = self.c_earliest[ci]
+            fit -= self.p_start[pj]
+            if weights.start_tolerance_days > 0:
+                fit *= -share["start"] / weights.start_tolerance_days
+                fit += share["start"]
+                np.clip(fit, 0.0, share["start"], out=fit)
+            else:
+                fit = np.where(fit <= 0, share["start"], np.where(fit > 0, 0.0, fit))
+            np.nan_to_num(fit, copy=False, nan=share["start"] * weights.start_unknown)
+            raw += fit
         if self.any_benefits:
-            raw += _common(self.c_wanted[ci], self.p_offered[pj]) * self.c_ben_scale[ci]
+            raw += _common(self.c_wanted, self.p_offered, ci, pj) * self.c_ben_scale[ci]
         if self.any_requirements:
-            raw += _common(self.c_has[ci], self.p_required[pj]) * self.p_req_scale[pj]
+            raw += _common(self.c_has, self.p_required, ci, pj) * self.p_req_scale[pj]
         raw *= _SCORE_STEPS
-        return np.clip(np.rint(raw), 0, _SCORE_STEPS).astype(np.int64)
+        np.rint(raw, out=raw)
+        return raw.astype(np.int64)
 
 
 class ScoreTable:
     """The result of :func:`score_all`: one row per scored (candidate, position) pair.
 
     Rows are ordered by candidate index, then best score first, then position id. Reasons are
-    not computed up front; :meth:`match` builds them for the rows actually shown.
+    not computed up front; :meth:`match` builds them for the rows actually shown, and the
+    distances are computed on first access of :attr:`distance_km`.
 
     Attributes
     ----------
-    candidate_idx, position_idx : numpy.ndarray of int64
-        Positions in the ``candidates`` and ``positions`` sequences.
+    candidate_idx, position_idx : numpy.ndarray of int
+        Positions in the ``candidates`` and ``positions`` sequences (int32 unless there are
+        more than 2**31 of them).
     score : numpy.ndarray of float64
+        Multiples of :data:`SCORE_RESOLUTION` in [0, 1].
     distance_km : numpy.ndarray of float64
+        Great-circle distance of each row (computed lazily, then kept).
     candidates, positions : tuple
         The inputs, for :meth:`match`.
     weights : ScoreWeights
@@ -1052,11 +1138,11 @@ class ScoreTable:
         "candidate_idx",
         "position_idx",
         "score",
-        "distance_km",
         "candidates",
         "positions",
         "weights",
         "pairs_scored",
+        "_distance_km",
     )
 
     def __init__(
@@ -1064,22 +1150,21 @@ class ScoreTable:
         candidate_idx: np.ndarray,
         position_idx: np.ndarray,
         score: np.ndarray,
-        distance_km: np.ndarray,
         candidates: tuple[Candidate, ...],
         positions: tuple[Position, ...],
         weights: ScoreWeights,
         pairs_scored: int,
     ) -> None:
-        for array in (candidate_idx, position_idx, score, distance_km):
+        for array in (candidate_idx, position_idx, score):
             array.setflags(write=False)
         self.candidate_idx = candidate_idx
         self.position_idx = position_idx
         self.score = score
-        self.distance_km = distance_km
         self.candidates = candidates
         self.positions = positions
         self.weights = weights
         self.pairs_scored = pairs_scored
+        self._distance_km: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.score)
@@ -1089,6 +1174,20 @@ class ScoreTable:
             f"ScoreTable(rows={len(self)}, candidates={len(self.candidates)}, "
             f"positions={len(self.positions)})"
         )
+
+    @property
+    def distance_km(self) -> np.ndarray:
+        """Great-circle distance of every row in kilometres."""
+        if self._distance_km is None:
+            ci, pj = self.candidate_idx, self.position_idx
+            c_lat = np.fromiter((c.lat for c in self.candidates), np.float64, len(self.candidates))
+            c_lon = np.fromiter((c.lon for c in self.candidates), np.float64, len(self.candidates))
+            p_lat = np.fromiter((p.lat for p in self.positions), np.float64, len(self.positions))
+            p_lon = np.fromiter((p.lon for p in self.positions), np.float64, len(self.positions))
+            distance = np.asarray(haversine_km(c_lat[ci], c_lon[ci], p_lat[pj], p_lon[pj]))
+            distance.setflags(write=False)
+            self._distance_km = distance
+        return self._distance_km
 
     def rows_for(self, candidate_idx: int) -> slice:
         """The rows of one candidate (best first) as a slice."""
@@ -1100,11 +1199,7 @@ class ScoreTable:
         """The :class:`Match` of one row, with its reasons."""
         ci, pj = int(self.candidate_idx[row]), int(self.position_idx[row])
         return _match_from_row(
-            self.candidates[ci],
-            self.positions[pj],
-            self.score[row],
-            self.distance_km[row],
-            self.weights,
+            self.candidates[ci], self.positions[pj], float(self.score[row]), self.weights
         )
 
     def matches_for(self, candidate_idx: int, limit: int | None = None) -> list[Match]:
@@ -1118,28 +1213,36 @@ class ScoreTable:
 def _sort_block(
     ci: np.ndarray,
     pj: np.ndarray,
-    km: np.ndarray,
     q: np.ndarray,
     first: int,
+    n_block: int,
     problem: _Problem,
     top_k: int | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Order a block's pairs by (candidate, score desc, position id); keep ``top_k`` each."""
-    rank_bits = max(1, int(len(problem.p_rank) - 1).bit_length())
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Order a block's pairs by (candidate, score desc, position id); keep ``top_k`` each.
+
+    The three sort keys are packed into one int64 (candidate within the block, the complement
+    of the quantised score, the position's id rank), so one plain sort orders them.
+    """
+    rank_bits = problem.rank_bits
     shift = _SCORE_BITS + rank_bits
-    key = ((ci - first) << shift) | ((_SCORE_STEPS - q) << rank_bits) | problem.p_rank[pj]
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    km = km[order]
-    ci = (key >> shift) + first
+    key = ci - first
+    key <<= shift
+    q = _SCORE_STEPS - q
+    q <<= rank_bits
+    key |= q
+    key |= problem.p_rank[pj]
+    key.sort()
+    local = key >> shift
     if top_k is not None:
-        starts = np.flatnonzero(np.diff(ci, prepend=-1))
-        seg_start = np.repeat(starts, np.diff(np.append(starts, len(ci))))
-        keep = (np.arange(len(ci)) - seg_start) < top_k
-        key, km, ci = key[keep], km[keep], ci[keep]
+        counts = np.bincount(local, minlength=n_block)
+        offsets = np.cumsum(counts) - counts
+        keep = np.arange(len(key)) - np.repeat(offsets, counts) < top_k
+        key, local = key[keep], local[keep]
     pj = problem.rank_to_position[key & ((1 << rank_bits) - 1)]
     q = _SCORE_STEPS - ((key >> rank_bits) & ((1 << _SCORE_BITS) - 1))
-    return ci, pj, q, km
+    local += first
+    return local, pj, q
 
 
 def _score_table(
@@ -1155,56 +1258,34 @@ def _score_table(
     if not isinstance(weights, ScoreWeights):
         raise ScoringInputError("weights must be a ScoreWeights")
     _check_count(top_k, "top_k")
-    empty = ScoreTable(
-        np.empty(0, np.int64),
-        np.empty(0, np.int64),
-        np.empty(0),
-        np.empty(0),
-        candidates,
-        positions,
-        weights,
-        0,
-    )
-    if not candidates or not positions or top_k == 0:
-        return empty
-    problem = _Problem(candidates, positions, weights)
-    if len(problem.q_cand) == 0:
-        return empty
-    index = SpatialIndex(problem.p_lat, problem.p_lon, groups=problem.p_group)
-    rank_bits = max(1, (len(positions) - 1).bit_length())
-    max_block = 1 << max(0, 62 - _SCORE_BITS - rank_bits)
+    index_type = np.int32 if max(len(candidates), len(positions)) < 2**31 else np.int64
     parts: list[tuple[np.ndarray, ...]] = []
     pairs_scored = 0
-    first, block = 0, min(1024, max_block)
-    n = len(candidates)
-    while first < n:
-        stop = min(n, first + block)
-        lo, hi = np.searchsorted(problem.q_cand, [first, stop])
-        if hi > lo:
-            cand = problem.q_cand[lo:hi]
-            chunks = []
-            for query, pj, km in index.iter_pairs_within(
-                problem.c_lat[cand],
-                problem.c_lon[cand],
-                problem.c_radius[cand],
-                groups=problem.q_group[lo:hi],
-            ):
-                ci = cand[query]
-                if problem.any_type_filter:
-                    keep = (problem.c_types[ci] & problem.p_type[pj]) != 0
-                    ci, pj, km = ci[keep], pj[keep], km[keep]
-                chunks.append((ci, pj, km, problem.kernel(ci, pj, km)))
+    if candidates and positions and top_k != 0:
+        problem = _Problem(candidates, positions, weights)
+        # Candidates are handled in blocks of about _TARGET_PAIRS_PER_BLOCK pairs, so that the
+        # memory of one block stays bounded and its sort key fits 63 bits.
+        max_block = 1 << max(0, 62 - _SCORE_BITS - problem.rank_bits)
+        first, block = 0, min(1024, max_block)
+        n = len(candidates)
+        while first < n:
+            stop = min(n, first + block)
+            lo, hi = (int(i) for i in np.searchsorted(problem.q_cand, [first, stop]))
+            chunks = [(ci, pj, problem.kernel(ci, pj, km)) for ci, pj, km in problem.pairs(lo, hi)]
             if chunks:
-                ci, pj, km, q = (np.concatenate(column) for column in zip(*chunks, strict=True))
+                ci, pj, q = (np.concatenate(column) for column in zip(*chunks, strict=True))
+                del chunks
                 pairs_scored += len(ci)
-                parts.append(_sort_block(ci, pj, km, q, first, problem, top_k))
-                per_candidate = max(1.0, len(ci) / (stop - first))
+                ci, pj, q = _sort_block(ci, pj, q, first, stop - first, problem, top_k)
+                parts.append((ci.astype(index_type), pj.astype(index_type), q / _SCORE_STEPS))
+                per_candidate = max(1.0, pairs_scored / stop)
                 block = int(min(max_block, max(64, _TARGET_PAIRS_PER_BLOCK / per_candidate)))
-        first = stop
-    if not parts:
-        return empty
-    ci, pj, q, km = (np.concatenate(column) for column in zip(*parts, strict=True))
-    return ScoreTable(ci, pj, q / _SCORE_STEPS, km, candidates, positions, weights, pairs_scored)
+            first = stop
+    if parts:
+        ci, pj, score = (np.concatenate(column) for column in zip(*parts, strict=True))
+    else:
+        ci, pj, score = np.empty(0, index_type), np.empty(0, index_type), np.empty(0)
+    return ScoreTable(ci, pj, score, candidates, positions, weights, pairs_scored)
 
 
 def score_all(

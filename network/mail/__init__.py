@@ -1,0 +1,17 @@
+"""Outgoing mail through a transactional outbox.
+
+Callers queue a message in the same database transaction as the change that caused it
+(:func:`queue_email`); :func:`deliver_due` sends what is due through Flask-Mail, retrying
+failures with exponential backoff. Nothing is sent from inside a request's transaction, so a
+rolled-back change never sends mail, and an SMTP outage never loses any.
+"""
+
+from network.mail.outbox import (
+    DeliveryReport,
+    deliver_due,
+    init_app,
+    queue_email,
+    render_email,
+)
+
+__all__ = ["DeliveryReport", "deliver_due", "init_app", "queue_email", "render_email"]
