@@ -96,13 +96,12 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    import importlib
-
-    from network.blueprints import BLUEPRINTS
+    from network.blueprints import BLUEPRINTS, import_optional
 
     for module_name in BLUEPRINTS:
-        module = importlib.import_module(module_name)
-        app.register_blueprint(module.bp)
+        module = import_optional(module_name)
+        if module is not None:
+            app.register_blueprint(module.bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-import importlib
-
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
-__all__ = ["register_commands", "progress_printer", "CLI_MODULES"]
+__all__ = ["register_commands", "progress_printer"]
 
-#: Modules that contribute command groups: each has ``register(app)``.
-CLI_MODULES: tuple[str, ...] = ()
+
+def _area_modules(suffix: str) -> list:
+    from network.blueprints import BLUEPRINTS, import_optional
+
+    modules = []
+    for package in BLUEPRINTS:
+        if import_optional(package) is None:
+            continue
+        module = import_optional(f"{package}.{suffix}")
+        if module is not None:
+            modules.append(module)
+    return modules
 
 
 def progress_printer():  # type: ignore[no-untyped-def]
@@ -69,5 +77,5 @@ def demo_load(organisations: int, seed: int, mean_degree: float, if_empty: bool)
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_cli)
-    for module_name in CLI_MODULES:
-        importlib.import_module(module_name).register(app)
+    for module in _area_modules("cli"):
+        module.register(app)

@@ -7,7 +7,6 @@ Bulk inserts keep 100,000 organisations within a minute on SQLite.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from network.models.base import utcnow
 from network.reference import MUNICIPALITY_SOURCE, load_gp_supply, load_municipalities
 from network.synthetic import generate_collaborations, generate_organisations
 
-__all__ = ["DEMO_PASSWORD", "DEMO_ACCOUNTS", "DemoSummary", "load_reference_data", "load_demo", "EXTRA_DEMO_STEPS"]
+__all__ = ["DEMO_PASSWORD", "DEMO_ACCOUNTS", "DemoSummary", "load_reference_data", "load_demo"]
 
 #: The password of every demo account (printed by ``flask demo load``; never use in production).
 DEMO_PASSWORD = "Muensterland-Demo-2026"
@@ -43,8 +42,6 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, str, str], ...] = (
     ("provider.en@demo.example.org", "Eve English (Demo)", "provider", "en"),
 )
 
-#: Further demo steps contributed by other areas (dotted paths of ``fn(summary, seed, progress)``).
-EXTRA_DEMO_STEPS: tuple[str, ...] = ()
 
 Progress = Callable[[str, int, int], None]
 
@@ -209,9 +206,11 @@ def load_demo(
 
     if with_accounts:
         summary.accounts = _load_accounts(generated)
-    for dotted in EXTRA_DEMO_STEPS:
-        module_name, _, function = dotted.rpartition(".")
-        getattr(importlib.import_module(module_name), function)(summary, seed, report)
+    # Each area may add its demo data (positions, trainees, rounds, recommendations, …).
+    from network.cli import _area_modules
+
+    for module in _area_modules("demo"):
+        module.load(summary, seed, report)
     db.session.commit()
     return summary
 
