@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 08:33:40.272914
+Create Date: 2026-11-25 08:42:00.043125
 
 """
 from alembic import op
@@ -74,15 +74,15 @@ def upgrade():
     )
     op.create_table('supply_fact',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('region_type', sa.String(length=20), nullable=False),
+    sa.Column('region_type', sa.String(length=40), nullable=False),
     sa.Column('region_name', sa.String(length=120), nullable=False),
     sa.Column('kreis', sa.String(length=120), nullable=False),
-    sa.Column('indicator', sa.String(length=60), nullable=False),
+    sa.Column('indicator', sa.String(length=80), nullable=False),
     sa.Column('value', sa.Float(), nullable=True),
-    sa.Column('value_text', sa.String(length=40), nullable=False),
-    sa.Column('unit', sa.String(length=20), nullable=False),
-    sa.Column('as_of', sa.String(length=80), nullable=False),
-    sa.Column('source_url', sa.String(length=400), nullable=False),
+    sa.Column('value_text', sa.String(length=80), nullable=False),
+    sa.Column('unit', sa.String(length=60), nullable=False),
+    sa.Column('as_of', sa.String(length=120), nullable=False),
+    sa.Column('source_url', sa.Text(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_supply_fact'))

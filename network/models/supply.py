@@ -23,15 +23,15 @@ class SupplyFact(db.Model):
     __tablename__ = "supply_fact"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    region_type: so.Mapped[str] = so.mapped_column(sa.String(20))
+    region_type: so.Mapped[str] = so.mapped_column(sa.String(40))
     region_name: so.Mapped[str] = so.mapped_column(sa.String(120), index=True)
     kreis: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
-    indicator: so.Mapped[str] = so.mapped_column(sa.String(60), index=True)
+    indicator: so.Mapped[str] = so.mapped_column(sa.String(80), index=True)
     value: so.Mapped[float | None] = so.mapped_column(sa.Float)
-    value_text: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
-    unit: so.Mapped[str] = so.mapped_column(sa.String(20), default="")
-    as_of: so.Mapped[str] = so.mapped_column(sa.String(80), default="")
-    source_url: so.Mapped[str] = so.mapped_column(sa.String(400), default="")
+    value_text: so.Mapped[str] = so.mapped_column(sa.String(80), default="")
+    unit: so.Mapped[str] = so.mapped_column(sa.String(60), default="")
+    as_of: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
+    source_url: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
