@@ -86,7 +86,7 @@ LANGUAGE_PREFIX = "lang:"
 #: Pairs handled per block of the vectorised path (bounds its memory).
 _TARGET_PAIRS_PER_BLOCK = 4_000_000
 #: Pairs scored at once: small enough for the temporaries to stay in the CPU cache.
-_CHUNK_PAIRS = 65536
+_CHUNK_PAIRS = 65_536
 
 
 class ScoringInputError(MatchingError):
