@@ -953,14 +953,14 @@ class _Problem:
             [_mask(p.requirements, requirement_bit) for p in positions], requirement_words
         )
         n_required = np.fromiter((len(p.requirements) for p in positions), np.float64, m)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             self.p_req_scale = np.where(n_required > 0, share["requirements"] / n_required, 0.0)
         self.p_const = np.where(n_required > 0, 0.0, share["requirements"])
         # Candidates.
         self.c_lat = np.fromiter((c.lat for c in candidates), np.float64, n)
         self.c_lon = np.fromiter((c.lon for c in candidates), np.float64, n)
         self.c_radius = np.fromiter((c.max_distance_km for c in candidates), np.float64, n)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             self.c_angle = np.where(self.c_radius > 0, math.pi / self.c_radius, 0.0)
         self.c_earliest = np.fromiter(
             (math.nan if c.earliest_start is None else c.earliest_start.toordinal()
@@ -972,7 +972,7 @@ class _Problem:
             [_mask(c.wanted_benefits, benefit_bit) for c in candidates], benefit_words
         )
         n_wanted = np.fromiter((len(c.wanted_benefits) for c in candidates), np.float64, n)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             self.c_ben_scale = np.where(n_wanted > 0, share["benefits"] / n_wanted, 0.0)
         language_bits: dict[str, int] = {}
         for code, bit in requirement_bit.items():
