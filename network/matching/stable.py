@@ -635,35 +635,41 @@ def _encode(trainee_prefs: Mapping, placement_prefs: Mapping, capacities: Mappin
     t_first = np.cumsum(t_len) - t_len
     p_first = np.cumsum(p_len) - p_len
     t_owner = np.repeat(np.arange(n, dtype=np.int64), t_len)
-    p_owner = np.repeat(np.arange(m, dtype=np.int64), p_len)
 
     # The pair (t, p) has the key t * m + p on both sides. A key twice on one side is a repeat
     # in a list; a trainee-side key found among the placement-side keys is a mutual pair.
-    t_key = t_owner * m + t_place
-    p_key = p_trainee * m + p_owner
+    # (In-place arithmetic: at 600,000 entries every temporary array costs page faults.)
+    t_key = t_owner * m
+    t_key += t_place
+    p_key = p_trainee * m
+    p_key += np.repeat(np.arange(m, dtype=np.int64), p_len)
     p_order = np.argsort(p_key)
     p_sorted = p_key[p_order]
+    del p_key, p_trainee
     if _has_repeat(p_sorted) or _has_repeat(np.sort(t_key)):
         raise _InvalidInstance
-    if p_total:
-        where = np.minimum(np.searchsorted(p_sorted, t_key), p_total - 1)
-        mutual = p_sorted[where] == t_key
-        p_pos = p_order[where]
-    else:
-        mutual = np.zeros(t_total, dtype=bool)
-        p_pos = np.zeros(t_total, dtype=np.int64)
     caps = np.fromiter((min(capacities[p], t_total) for p in placements), dtype=np.int64, count=m)
-    keep = np.flatnonzero(mutual & (caps[t_place] > 0))
+    if p_total:
+        where = np.searchsorted(p_sorted, t_key)
+        np.minimum(where, p_total - 1, out=where)
+        mutual = p_sorted[where] == t_key
+        mutual &= caps[t_place] > 0
+        keep = np.flatnonzero(mutual)
+    else:
+        where = keep = np.zeros(0, dtype=np.int64)
     pair_t = t_owner[keep]
     pair_p = t_place[keep]
+    pair_p_rank = p_order[where[keep]]
+    pair_p_rank -= p_first[pair_p]
+    pair_t_rank = keep - t_first[pair_t]
     return _Instance(
         trainees=trainees,
         placements=placements,
         seats=np.minimum(caps, np.bincount(pair_p, minlength=m)),
         pair_t=pair_t,
         pair_p=pair_p,
-        pair_t_rank=keep - t_first[pair_t],
-        pair_p_rank=p_pos[keep] - p_first[pair_p],
+        pair_t_rank=pair_t_rank,
+        pair_p_rank=pair_p_rank,
     )
 
 
@@ -689,9 +695,13 @@ def _trainee_proposing(inst: _Instance) -> list[int]:
     """Trainee-optimal stable assignment: placement index per trainee, -1 if unmatched."""
     n = len(inst.trainees)
     # A held application is stored as -(rank at the placement * n + trainee): the min-heap
-    # top is the worst held trainee, and the trainee is the remainder modulo n.
-    neg_codes = (-(inst.pair_p_rank * n + inst.pair_t)).tolist()
-    places = inst.pair_p.tolist()
+    # top is the worst held trainee, and the trainee is the remainder modulo n. The loop
+    # reads the pair arrays through memoryviews: no list of 600,000 int objects to build.
+    codes = inst.pair_p_rank * n
+    codes += inst.pair_t
+    np.negative(codes, out=codes)
+    neg_codes = memoryview(codes)
+    places = memoryview(np.ascontiguousarray(inst.pair_p))
     end_of = np.cumsum(np.bincount(inst.pair_t, minlength=n)).tolist()
     next_of = [0, *end_of[:-1]]  # next pair each trainee applies with
     seats = inst.seats.tolist()
