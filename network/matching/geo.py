@@ -107,6 +107,8 @@ def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
     >>> haversine_km(52.0, 7.6, [52.0, 52.1], [7.6, 7.6]).round(2)
     array([ 0.  , 11.12])
     """
+    if all(type(value) in (float, int) for value in (lat1, lon1, lat2, lon2)):
+        return _haversine_scalar(lat1, lon1, lat2, lon2)
     lat1_a, lon1_a = _as_float_array(lat1, "lat1"), _as_float_array(lon1, "lon1")
     lat2_a, lon2_a = _as_float_array(lat2, "lat2"), _as_float_array(lon2, "lon2")
     _check_coordinates(lat1_a, lon1_a)
@@ -119,6 +121,20 @@ def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
     if distance.ndim == 0:
         return float(distance)
     return distance
+
+
+def _haversine_scalar(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """:func:`haversine_km` for four Python numbers, without numpy's per-call overhead."""
+    for lat, lon in ((lat1, lon1), (lat2, lon2)):
+        if not (math.isfinite(lat) and math.isfinite(lon)):
+            raise GeoError("coordinates must be finite numbers", argument="coordinates")
+        if abs(lat) > 90.0:
+            raise GeoError("latitude must lie in [-90, 90]", argument="latitude")
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    half_dphi = math.sin((phi2 - phi1) * 0.5)
+    half_dlmb = math.sin(math.radians(lon2 - lon1) * 0.5)
+    a = half_dphi * half_dphi + math.cos(phi1) * math.cos(phi2) * half_dlmb * half_dlmb
+    return 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(a, 0.0), 1.0)))
 
 
 def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float, float, float]:
