@@ -9,7 +9,8 @@ positions distance matrix in chunks and scores the same pairs with the same kern
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 
 import numpy as np
@@ -164,36 +165,49 @@ def _brute_force(candidates: list[Candidate], positions: list[Position]) -> int:
     return pairs
 
 
+def _cpu_timed(fn: Callable[[], int]) -> Callable[[], tuple[int, float]]:
+    """Also report the CPU seconds: other processes on a shared machine inflate wall time."""
+
+    def timed() -> tuple[int, float]:
+        start = time.process_time()
+        result = fn()
+        return result, time.process_time() - start
+
+    return timed
+
+
 def run(size: int) -> Iterable[dict]:
     candidates, positions = _instance(size)
-    full = measure_in_child(lambda: score_all(candidates, positions).pairs_scored)
-    digest = measure_in_child(lambda: len(score_all(candidates, positions, top_k=20)))
-    baseline = None
-    if size * len(positions) <= BASELINE_MAX_PAIRS:
-        baseline = measure_in_child(lambda: _brute_force(candidates, positions))
-        if baseline.result != full.result:
-            raise AssertionError(
-                f"baseline scored {baseline.result} pairs, score_all {full.result}"
-            )
+    full = measure_in_child(_cpu_timed(lambda: score_all(candidates, positions).pairs_scored))
+    digest = measure_in_child(_cpu_timed(lambda: len(score_all(candidates, positions, top_k=20))))
+    pairs, cpu = full.result
     row = {
         "bench": "scoring",
         "size": size,
         "positions": len(positions),
         "seconds": round(full.seconds, 3),
+        "cpu_seconds": round(cpu, 3),
         "peak_mb": full.peak_mb,
-        "pairs_scored": full.result,
+        "pairs_scored": pairs,
     }
-    if baseline is not None:
+    if size * len(positions) <= BASELINE_MAX_PAIRS:
+        baseline = measure_in_child(_cpu_timed(lambda: _brute_force(candidates, positions)))
+        baseline_pairs, baseline_cpu = baseline.result
+        if baseline_pairs != pairs:
+            raise AssertionError(f"baseline scored {baseline_pairs} pairs, score_all {pairs}")
         row["baseline_seconds"] = round(baseline.seconds, 3)
+        row["baseline_cpu_seconds"] = round(baseline_cpu, 3)
         row["baseline_peak_mb"] = baseline.peak_mb
         row["ratio"] = round(baseline.seconds / full.seconds, 2)
     yield row
+    rows, digest_cpu = digest.result
     yield {
         "bench": "scoring-top20",
         "size": size,
         "positions": len(positions),
         "seconds": round(digest.seconds, 3),
+        "cpu_seconds": round(digest_cpu, 3),
         "peak_mb": digest.peak_mb,
-        "rows": digest.result,
-        "pairs_scored": full.result,
+        "rows": rows,
+        "pairs_scored": pairs,
     }

@@ -568,6 +568,13 @@ class Match:
         In the order of :data:`COMPONENTS`.
     components : mapping of str to float
         The fit of every component (see the module docs), for display or debugging.
+
+    Examples
+    --------
+    >>> c = Candidate("c", 51.96, 7.63, 30, {"mfa"}, driving_licence=True)
+    >>> p = Position("p", 51.96, 7.63, "job", "mfa", requirements={"driving_licence"})
+    >>> score_pair(c, p).texts("en")[-1]
+    'Driving licence available'
     """
 
     candidate_id: Hashable
@@ -1132,6 +1139,16 @@ class ScoreTable:
     weights : ScoreWeights
     pairs_scored : int
         Pairs that passed the hard filters (before ``top_k`` cut the rows).
+
+    Examples
+    --------
+    >>> cands = [Candidate("a", 51.96, 7.63, 30, {"mfa"})]
+    >>> posts = [Position("p1", 51.97, 7.62, "job", "mfa"), Position("p2", 52.1, 7.6, "job", "mfa")]
+    >>> table = score_all(cands, posts)
+    >>> len(table), table.rows_for(0), table.distance_km.round(1).tolist()
+    (2, slice(0, 2, None), [1.3, 15.7])
+    >>> [m.position_id for m in table.matches_for(0, limit=1)]
+    ['p1']
     """
 
     __slots__ = (
