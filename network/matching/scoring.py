@@ -57,6 +57,8 @@ __all__ = [
     "SCORE_RESOLUTION",
     "COMPONENTS",
     "REASON_CODES",
+    "DRIVING_LICENCE",
+    "LANGUAGE_PREFIX",
     "Candidate",
     "Position",
     "Reason",
@@ -808,7 +810,7 @@ def score_pair(
         _scalar_score(evaluation.components, weights),
         evaluation.distance_km,
         evaluation.reasons,
-        MappingProxyType(evaluation.components),
+        dict(evaluation.components),
     )
 
 
@@ -842,7 +844,7 @@ def _match_from_row(
         score,
         evaluation.distance_km,
         evaluation.reasons,
-        MappingProxyType(evaluation.components),
+        dict(evaluation.components),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import pickle
 import random
 from dataclasses import replace
 from datetime import date, timedelta
@@ -327,6 +328,10 @@ class TestReasons:
         assert Reason("benefit_offered", {"benefit": "childcare"}).text("en") == (
             f"{EMPLOYER_BENEFITS['childcare'].en} offered"
         )
+
+    def test_matches_pickle(self):
+        match = score_pair(cand(wanted_benefits={"housing"}), pos(requirements={"lang:de"}))
+        assert pickle.loads(pickle.dumps(match)) == match
 
     def test_score_is_the_weighted_mean_of_the_components(self):
         c = cand(earliest_start=date(2025, 9, 1), wanted_benefits={"housing", "mobility"})
