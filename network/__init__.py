@@ -90,9 +90,11 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
 
     from flask_babel import gettext
+    from flask_babel import lazy_gettext as _l
 
-    login_manager.localize_callback = gettext
-    login_manager.login_message = "Bitte melden Sie sich an, um diese Seite zu sehen."
+    login_manager.localize_callback = lambda message: gettext(str(message))
+    # Marked for extraction; Flask-Login translates it through localize_callback.
+    login_manager.login_message = _l("Bitte melden Sie sich an, um diese Seite zu sehen.")
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -100,8 +102,12 @@ def _register_blueprints(app: Flask) -> None:
 
     for module_name in BLUEPRINTS:
         module = import_optional(module_name)
-        if module is not None:
-            app.register_blueprint(module.bp)
+        if module is None:
+            continue
+        if not hasattr(module, "bp"):  # an area still being built
+            app.logger.warning("%s defines no blueprint yet; skipped", module_name)
+            continue
+        app.register_blueprint(module.bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -61,7 +61,7 @@ def compile_catalogues(force: bool = False) -> list[Path]:
             with part.open("rb") as handle:
                 for message in read_po(handle, locale=language_dir.name):
                     if message.id and message.string and not message.fuzzy:
-                        merged[message.id] = message.string
+                        merged.add(message.id, message.string)
         tmp = target.with_suffix(".mo.tmp")
         with tmp.open("wb") as handle:
             write_mo(handle, merged)

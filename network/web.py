@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -18,28 +19,28 @@ __all__ = ["init_app", "NAV_ITEMS"]
 
 #: Main navigation: (endpoint, German label, roles that see it or None for everyone). An entry
 #: shows only when its blueprint is registered; the views check roles again on the server.
-NAV_ITEMS: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
-    ("directory.index", "Verzeichnis", None),
-    ("positions.search", "Stellen & Praxiseinsätze", None),
-    ("supply.index", "Versorgung", None),
-    ("toolbox.index", "Toolbox", None),
-    ("network_view.dashboard", "Netzwerk", ("coordinator",)),
-    ("suggestions.queue", "Vorschläge", ("coordinator",)),
-    ("rounds.index", "Vergaberunden", ("coordinator", "provider", "trainee")),
+NAV_ITEMS: tuple[tuple[str, Any, tuple[str, ...] | None], ...] = (
+    ("directory.index", _l("Verzeichnis"), None),
+    ("positions.search", _l("Stellen & Praxiseinsätze"), None),
+    ("supply.index", _l("Versorgung"), None),
+    ("toolbox.index", _l("Toolbox"), None),
+    ("network_view.dashboard", _l("Netzwerk"), ("coordinator",)),
+    ("suggestions.queue", _l("Vorschläge"), ("coordinator",)),
+    ("rounds.index", _l("Vergaberunden"), ("coordinator", "provider", "trainee")),
 )
 
 #: Links on the personal start page, by role (shown when the endpoint exists).
-DASHBOARD_LINKS: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
-    ("directory.my_organisations", "Meine Organisationen", ("provider", "coordinator")),
-    ("positions.manage", "Stellen meiner Organisationen verwalten", ("provider",)),
-    ("positions.profile", "Mein Suchprofil", ("trainee",)),
-    ("positions.my_applications", "Meine Bewerbungen", ("trainee",)),
-    ("positions.saved_searches", "Gespeicherte Suchen", ("trainee",)),
-    ("suggestions.mine", "Vorschläge für meine Organisation", ("provider",)),
-    ("directory.import_csv", "Organisationen importieren", ("coordinator",)),
-    ("digest.settings", "E-Mail-Zusammenfassung einstellen", None),
-    ("digest.outbox", "Postausgang", ("coordinator",)),
-    ("supply.recommendations", "Handlungsempfehlungen", ("coordinator",)),
+DASHBOARD_LINKS: tuple[tuple[str, Any, tuple[str, ...] | None], ...] = (
+    ("directory.my_organisations", _l("Meine Organisationen"), ("provider", "coordinator")),
+    ("positions.manage", _l("Stellen meiner Organisationen verwalten"), ("provider",)),
+    ("positions.profile", _l("Mein Suchprofil"), ("trainee",)),
+    ("positions.my_applications", _l("Meine Bewerbungen"), ("trainee",)),
+    ("positions.saved_searches", _l("Gespeicherte Suchen"), ("trainee",)),
+    ("suggestions.mine", _l("Vorschläge für meine Organisation"), ("provider",)),
+    ("directory.import_csv", _l("Organisationen importieren"), ("coordinator",)),
+    ("digest.settings", _l("E-Mail-Zusammenfassung einstellen"), None),
+    ("digest.outbox", _l("Postausgang"), ("coordinator",)),
+    ("supply.recommendations", _l("Handlungsempfehlungen"), ("coordinator",)),
 )
 
 
@@ -92,8 +93,7 @@ def _template_globals() -> dict[str, Any]:
     }
 
 
-def _links(entries: tuple[tuple[str, str, tuple[str, ...] | None], ...]) -> list[dict[str, Any]]:
-    from flask_babel import gettext
+def _links(entries: tuple[tuple[str, Any, tuple[str, ...] | None], ...]) -> list[dict[str, Any]]:
     from flask_login import current_user
 
     items = []
@@ -106,7 +106,7 @@ def _links(entries: tuple[tuple[str, str, tuple[str, ...] | None], ...]) -> list
             continue
         url = url_for(endpoint)
         items.append(
-            {"url": url, "label": gettext(label), "current": request.path.startswith(url)}
+            {"url": url, "label": str(label), "current": request.path.startswith(url)}
         )
     return items
 
