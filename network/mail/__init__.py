@@ -8,10 +8,22 @@ rolled-back change never sends mail, and an SMTP outage never loses any.
 
 from network.mail.outbox import (
     DeliveryReport,
+    deliver_all,
     deliver_due,
     init_app,
+    mail_context,
     queue_email,
+    queue_rendered,
     render_email,
 )
 
-__all__ = ["DeliveryReport", "deliver_due", "init_app", "queue_email", "render_email"]
+__all__ = [
+    "DeliveryReport",
+    "deliver_all",
+    "deliver_due",
+    "init_app",
+    "mail_context",
+    "queue_email",
+    "queue_rendered",
+    "render_email",
+]

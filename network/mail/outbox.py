@@ -1,47 +1,119 @@
-"""The outbox: queue in the caller's transaction, deliver later with retries."""
+"""The outbox: queue in the caller's transaction, deliver later with retries.
+
+Delivery guarantees
+-------------------
+*Nothing is lost*: a message is a row first; it stays ``pending`` until an SMTP server has the
+whole message, and every failure reschedules it with exponential backoff.
+
+*Nothing is sent twice*: a sender claims a batch of rows for a short lease (an atomic UPDATE),
+so two senders never pick the same row. Each message is then sent in an SMTP transaction whose
+end-of-data marker (the final ``.``) goes out only **after** the row was committed as ``sent``
+with a compare-and-set (``WHERE status = 'pending' AND claimed_by = me``). Without that marker
+the server discards the message, so:
+
+- a sender killed before the commit leaves an unfinished SMTP transaction (discarded by the
+  server) and a ``pending`` row, which is sent again once its lease expires — exactly once;
+- a sender killed after the commit has either written the marker (the server delivers) or not
+  (a few microseconds of writing three bytes; the only window in which a message can be lost);
+- a sender whose lease expired while it was slow loses the compare-and-set to the sender that
+  took over and abandons its transaction instead of finishing it;
+- if the server refuses the finished message, the row goes back to ``pending`` (or ``failed``).
+
+Every message also carries a stable ``Message-ID``, so receiving servers can drop a duplicate in
+the one case where we cannot know: the marker was written but the server's answer never came.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import socket
+import os
+import re
 import smtplib
+import socket
 import threading
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import make_msgid
+from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, render_template
+from flask import Flask, current_app, g, has_request_context, render_template
 from flask_babel import force_locale
-from flask_mail import Message
+from flask_mail import Message, email_dispatched, sanitize_address, sanitize_addresses
 
-from network.extensions import db, mail
+from network.extensions import db
 from network.models import OutboxMessage
 from network.models.base import utcnow
 
-__all__ = ["DeliveryReport", "queue_email", "render_email", "deliver_due", "init_app", "backoff"]
+__all__ = [
+    "DeliveryReport",
+    "queue_email",
+    "queue_rendered",
+    "render_email",
+    "mail_context",
+    "deliver_due",
+    "deliver_all",
+    "init_app",
+    "backoff",
+]
 
 log = logging.getLogger(__name__)
 
-#: Errors after which the same message will never be accepted (bad address): no retry.
-PERMANENT_ERRORS = (smtplib.SMTPRecipientsRefused,)
+CRLF = b"\r\n"
+_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 @dataclass
 class DeliveryReport:
+    """What one delivery pass did."""
+
+    claimed: int = 0
     sent: int = 0
     retried: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
 
+    def merge(self, other: DeliveryReport) -> None:
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+        self.errors.extend(other.errors[: max(0, 50 - len(self.errors))])
+
     def __str__(self) -> str:
-        return f"{self.sent} gesendet, {self.retried} zur Wiederholung, {self.failed} fehlgeschlagen"
+        return (
+            f"{self.sent} gesendet, {self.retried} zur Wiederholung, {self.failed} fehlgeschlagen"
+        )
+
+
+# --------------------------------------------------------------------------- queueing
+
+
+@contextmanager
+def mail_context() -> Iterator[None]:
+    """Make templates and ``url_for`` work outside a request (CLI, scheduler, threads).
+
+    The app's context processors read ``request``; a request context built from ``BASE_URL``
+    gives them one. Mail queued inside it is delivered by the caller, not by the
+    request-teardown hook, which would start a thread the CLI might kill mid-send.
+    """
+    if has_request_context():
+        yield
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with app.test_request_context("/", base_url=app.config.get("BASE_URL") or None):
+        try:
+            yield
+        finally:
+            g.pop("outbox_has_new_mail", None)
 
 
 def render_email(template: str, language: str = "de", **context: object) -> tuple[str, str]:
     """Render ``templates/email/<template>.txt`` and ``.html`` in ``language``."""
-    with force_locale(language):
+    with mail_context(), force_locale(language):
         text = render_template(f"email/{template}.txt", lang=language, **context)
         html = render_template(f"email/{template}.html", lang=language, **context)
     return text, html
@@ -61,21 +133,43 @@ def queue_email(
     """Add a message to the outbox in the current transaction; the caller commits.
 
     ``key`` makes queueing idempotent: a second call with the same key returns the existing
-    message instead of adding another.
+    message instead of adding another (and the unique index refuses a concurrent twin).
     """
     if key:
         existing = db.session.scalar(sa.select(OutboxMessage).filter_by(idempotency_key=key))
         if existing is not None:
             return existing
     text, html = render_email(template, language, **context)
+    return queue_rendered(
+        recipient, subject, text, html, key=key, category=category, headers=headers
+    )
+
+
+def queue_rendered(
+    recipient: str,
+    subject: str,
+    text_body: str,
+    html_body: str = "",
+    *,
+    key: str | None = None,
+    category: str = "notification",
+    headers: dict[str, str] | None = None,
+) -> OutboxMessage:
+    """Add an already rendered message in the current transaction; the caller commits.
+
+    Unlike :func:`queue_email` it does not look ``key`` up first (bulk callers check a whole
+    batch at once); the unique index still refuses a second message with the same key.
+    """
     message = OutboxMessage(
         idempotency_key=key or f"{category}:{uuid.uuid4()}",
         category=category,
         recipient=recipient,
         subject=subject,
-        text_body=text,
-        html_body=html,
+        text_body=text_body,
+        html_body=html_body,
         headers=dict(headers or {}),
+        status="pending",
+        attempts=0,
         next_attempt_at=utcnow(),
     )
     db.session.add(message)
@@ -83,117 +177,399 @@ def queue_email(
     return message
 
 
+# --------------------------------------------------------------------------- delivery
+
+
 def backoff(attempts: int) -> timedelta:
     """Wait before the next try: 30 s, 1 min, 2 min, … capped at 6 hours."""
     return timedelta(seconds=min(30 * 2 ** max(0, attempts - 1), 6 * 3600))
 
 
-def _claim(now: datetime, limit: int, holder: str, lease: timedelta) -> list[int]:
-    """Claim due messages with a compare-and-set UPDATE per row, safe across processes."""
-    due = db.session.scalars(
+def _setting(name: str, default: int) -> int:
+    value = current_app.config.get(name)
+    if value in (None, ""):
+        value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _claim_lease() -> timedelta:
+    # Short enough that a crashed sender's messages go out again soon; being slower than the
+    # lease costs at most an abandoned SMTP transaction (see the module docstring).
+    return timedelta(seconds=max(1, _setting("OUTBOX_CLAIM_SECONDS", 60)))
+
+
+def _new_holder() -> str:
+    host = socket.gethostname()[:40]
+    return f"{host}:{os.getpid()}:{threading.get_ident() % 100000}:{uuid.uuid4().hex[:8]}"
+
+
+_MESSAGE_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.idempotency_key,
+    OutboxMessage.recipient,
+    OutboxMessage.subject,
+    OutboxMessage.text_body,
+    OutboxMessage.html_body,
+    OutboxMessage.headers,
+    OutboxMessage.attempts,
+    OutboxMessage.created_at,
+)
+
+
+def _claim(now: datetime, limit: int, holder: str, lease: timedelta) -> list[Any]:
+    """Claim up to ``limit`` due messages with one atomic UPDATE; return their rows."""
+    unclaimed = sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+    due_ids = (
         sa.select(OutboxMessage.id)
-        .where(
-            OutboxMessage.status == "pending",
-            OutboxMessage.next_attempt_at <= now,
-            sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        )
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now, unclaimed)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
+    )
+    ids = list(db.session.scalars(due_ids))
+    if not ids:
+        db.session.rollback()
+        return []
+    # The conditions are checked again inside the UPDATE: on PostgreSQL a concurrent claimer
+    # waits for our row locks and then finds the rows claimed; SQLite serialises writers.
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending", unclaimed)
+        .values(claimed_until=now + lease, claimed_by=holder)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    rows = db.session.execute(
+        sa.select(*_MESSAGE_COLUMNS)
+        .where(
+            OutboxMessage.id.in_(ids),
+            OutboxMessage.claimed_by == holder,
+            OutboxMessage.status == "pending",
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
     ).all()
-    claimed = []
-    for message_id in due:
-        result = db.session.execute(
+    db.session.rollback()
+    return rows
+
+
+def _renew(ids: list[int], holder: str, until: datetime) -> None:
+    if ids:
+        db.session.execute(
             sa.update(OutboxMessage)
             .where(
-                OutboxMessage.id == message_id,
+                OutboxMessage.id.in_(ids),
+                OutboxMessage.claimed_by == holder,
                 OutboxMessage.status == "pending",
-                sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
             )
-            .values(claimed_until=now + lease, claimed_by=holder)
+            .values(claimed_until=until)
+            .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:
-            claimed.append(message_id)
-    db.session.commit()
-    return claimed
+        db.session.commit()
 
 
-def _as_mail(message: OutboxMessage) -> Message:
-    mail_message = Message(
-        subject=message.subject,
-        recipients=[message.recipient],
-        body=message.text_body,
-        html=message.html_body or None,
+def _release(ids: list[int], holder: str) -> None:
+    if ids:
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(ids),
+                OutboxMessage.claimed_by == holder,
+                OutboxMessage.status == "pending",
+            )
+            .values(claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+
+
+def _mail_domain() -> str:
+    base = current_app.config.get("BASE_URL") or "localhost"
+    return base.split("//")[-1].split("/")[0].split(":")[0] or "localhost"
+
+
+def _as_mail(row: Any) -> Message:
+    message = Message(
+        subject=row.subject,
+        recipients=[row.recipient],
+        body=row.text_body,
+        html=row.html_body or None,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
-        extra_headers=dict(message.headers or {}),
+        extra_headers=dict(row.headers or {}),
     )
-    # A stable Message-ID lets receiving servers drop a duplicate after a crash mid-send.
-    domain = current_app.config.get("BASE_URL", "localhost").split("//")[-1].split("/")[0].split(":")[0]
-    mail_message.msgId = make_msgid(idstring=f"outbox{message.id}", domain=domain or "localhost")
-    return mail_message
+    # Stable across retries (unlike make_msgid): a receiving server can drop a duplicate.
+    digest = hashlib.sha256(
+        f"{row.idempotency_key}|{row.created_at.isoformat()}".encode()
+    ).hexdigest()[:20]
+    message.msgId = f"<outbox.{row.id}.{digest}@{_mail_domain()}>"
+    return message
 
 
-def deliver_due(limit: int = 200, *, now: datetime | None = None, holder: str | None = None) -> DeliveryReport:
-    """Send due messages; each is committed as sent right after the SMTP server accepted it."""
-    now = now or utcnow()
-    holder = holder or f"{socket.gethostname()}:{threading.get_ident()}"
-    lease = timedelta(seconds=max(60, current_app.config.get("MAIL_TIMEOUT_SECONDS", 10) * 6))
-    report = DeliveryReport()
-    claimed = _claim(now, limit, holder, lease)
-    if not claimed:
-        return report
+def _open_smtp() -> smtplib.SMTP | None:
+    """A connection with a timeout (Flask-Mail's has none); ``None`` when sending is suppressed."""
+    state = current_app.extensions["mail"]
+    if state.suppress:
+        return None
+    timeout = current_app.config.get("MAIL_TIMEOUT_SECONDS", 10)
+    smtp_class = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
+    connection = smtp_class(state.server, state.port, timeout=timeout)
+    try:
+        if state.use_tls:
+            connection.starttls()
+        if state.username and state.password:
+            connection.login(state.username, state.password)
+        connection.ehlo_or_helo_if_needed()
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+class _ClaimLost(Exception):
+    """Another sender took the message over; our unfinished SMTP transaction was abandoned."""
+
+
+class _RefusedAfterCommit(Exception):
+    """The server refused the complete message after we had recorded it as sent."""
+
+    def __init__(self, error: Exception, *, delivered_unknown: bool = False) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.delivered_unknown = delivered_unknown
+
+
+def _transmit(smtp: smtplib.SMTP, mail_message: Message, mark_sent: Callable[[], bool]) -> None:
+    """One SMTP transaction; ``mark_sent()`` commits the row before the end-of-data marker."""
+    if mail_message.has_bad_headers():
+        raise smtplib.SMTPDataError(554, b"bad header (line break in a header value)")
+    envelope_from = sanitize_address(mail_message.sender)
+    recipients = list(sanitize_addresses(mail_message.send_to))
+    data = mail_message.as_bytes()
+    options: list[str] = []
+    if smtp.does_esmtp:
+        if smtp.has_extn("size"):
+            options.append(f"size={len(data)}")
+        options.extend(mail_message.mail_options)
+    code, reply = smtp.mail(envelope_from, options)
+    if code != 250:
+        smtp.rset()
+        raise smtplib.SMTPSenderRefused(code, reply, envelope_from)
+    refused = {}
+    for recipient in recipients:
+        code, reply = smtp.rcpt(recipient, mail_message.rcpt_options)
+        if code not in (250, 251):
+            refused[recipient] = (code, reply)
+    if len(refused) == len(recipients):
+        smtp.rset()
+        raise smtplib.SMTPRecipientsRefused(refused)
+    smtp.putcmd("data")
+    code, reply = smtp.getreply()
+    if code != 354:
+        smtp.rset()
+        raise smtplib.SMTPDataError(code, reply)
+    payload = _LEADING_DOT.sub(b"..", data)
+    if not payload.endswith(CRLF):
+        payload += CRLF
+    try:
+        smtp.send(payload)
+        if not mark_sent():
+            raise _ClaimLost()
+    except BaseException:
+        smtp.close()  # the server drops a transaction that never saw its final "."
+        raise
+    try:
+        smtp.send(b"." + CRLF)
+    except smtplib.SMTPServerDisconnected as err:
+        raise _RefusedAfterCommit(err) from err
+    try:
+        code, reply = smtp.getreply()
+    except smtplib.SMTPServerDisconnected as err:
+        raise _RefusedAfterCommit(err, delivered_unknown=True) from err
+    if code != 250:
+        raise _RefusedAfterCommit(smtplib.SMTPDataError(code, reply))
+
+
+def _is_permanent(err: Exception) -> bool:
+    if isinstance(err, smtplib.SMTPRecipientsRefused):
+        return True
+    return isinstance(err, smtplib.SMTPResponseException) and 500 <= err.smtp_code < 600
+
+
+def _schedule_retry(
+    message_id: int, err: Exception, holder: str, now: datetime, from_status: str
+) -> str:
+    """Count the failed attempt; reschedule with backoff or give up. Returns the new status."""
     max_attempts = current_app.config.get("OUTBOX_MAX_ATTEMPTS", 12)
-    try:
-        connection = mail.connect()
-        connection.__enter__()
-    except (OSError, smtplib.SMTPException) as err:
-        # The server is down: release every claim and retry all of them later.
-        for message_id in claimed:
-            _record_failure(message_id, err, max_attempts, report)
+    attempts = (
+        db.session.scalar(sa.select(OutboxMessage.attempts).where(OutboxMessage.id == message_id))
+        or 0
+    )
+    if from_status == "pending":
+        attempts += 1  # a reverted "sent" row counted its attempt already
+    status = "failed" if _is_permanent(err) or attempts >= max_attempts else "pending"
+    error = f"{type(err).__name__}: {err}"[:2000]
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.claimed_by == holder,
+            OutboxMessage.status == from_status,
+        )
+        .values(
+            status=status,
+            attempts=attempts,
+            last_error=error,
+            sent_at=None,
+            claimed_until=None,
+            next_attempt_at=now + backoff(attempts),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    log.warning("mail %s not delivered (attempt %s, %s): %s", message_id, attempts, status, err)
+    return status
+
+
+def deliver_due(
+    limit: int = 200, *, now: datetime | None = None, holder: str | None = None
+) -> DeliveryReport:
+    """Send up to ``limit`` due messages, each recorded as sent exactly when it goes out.
+
+    Safe to run in several processes at once (claims and compare-and-set, see the module
+    docstring). Failures are retried later with :func:`backoff`; after ``OUTBOX_MAX_ATTEMPTS``
+    or a permanent refusal (5xx) the message is ``failed`` and waits for a coordinator.
+    """
+    now = now or utcnow()
+    holder = (holder or _new_holder())[:80]
+    lease = _claim_lease()
+    report = DeliveryReport()
+    rows = _claim(now, limit, holder, lease)
+    report.claimed = len(rows)
+    if not rows:
         return report
+    remaining = [row.id for row in rows]
     try:
-        for message_id in claimed:
-            message = db.session.get(OutboxMessage, message_id)
-            if message is None or message.status != "pending":
+        smtp = _open_smtp()
+    except (OSError, smtplib.SMTPException) as err:
+        # The server is down: every claimed message counts an attempt and waits for its retry.
+        for row in rows:
+            _count(report, _schedule_retry(row.id, err, holder, now, "pending"), err)
+        return report
+    renew_at = utcnow() + lease / 2
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        for row in rows:
+            if utcnow() >= renew_at:
+                _renew(remaining, holder, utcnow() + lease)
+                renew_at = utcnow() + lease / 2
+            remaining.remove(row.id)
+            mail_message = _as_mail(row)
+            if smtp is None:  # MAIL_SUPPRESS_SEND: record as sent without a server
+                _mark_sent(row.id, holder)
+                email_dispatched.send(app, message=mail_message)
+                report.sent += 1
                 continue
             try:
-                connection.send(_as_mail(message))
-            except (OSError, smtplib.SMTPException) as err:
-                _record_failure(message_id, err, max_attempts, report)
-                if isinstance(err, smtplib.SMTPServerDisconnected | OSError):
+                _transmit(
+                    smtp, mail_message, lambda message_id=row.id: _mark_sent(message_id, holder)
+                )
+            except _ClaimLost:
+                log.warning(
+                    "mail %s was taken over by another sender; not sent by %s", row.id, holder
+                )
+                break  # the connection is closed; the rest is released below
+            except _RefusedAfterCommit as refusal:
+                if refusal.delivered_unknown:
+                    # The server has the whole message but its answer was lost: count it as sent
+                    # (sending again would most likely duplicate it) and say so.
+                    _note(row.id, f"Zustellung unbestätigt: {refusal.error}")
+                    report.sent += 1
+                    break
+                _count(
+                    report,
+                    _schedule_retry(row.id, refusal.error, holder, now, "sent"),
+                    refusal.error,
+                )
+                if isinstance(refusal.error, smtplib.SMTPServerDisconnected) or _connection_closed(
+                    smtp
+                ):
                     break
                 continue
-            message.status = "sent"
-            message.sent_at = utcnow()
-            message.attempts += 1
-            message.claimed_until = None
-            db.session.commit()
+            except (OSError, smtplib.SMTPException) as err:
+                _count(report, _schedule_retry(row.id, err, holder, now, "pending"), err)
+                if isinstance(err, smtplib.SMTPServerDisconnected | OSError) or _connection_closed(
+                    smtp
+                ):
+                    break
+                continue
+            email_dispatched.send(app, message=mail_message)
             report.sent += 1
     finally:
-        try:
-            connection.__exit__(None, None, None)
-        except (OSError, smtplib.SMTPException):
-            pass
-        # Claims of messages not reached (after a disconnect) simply expire and are retried.
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+        _release(remaining, holder)
     return report
 
 
-def _record_failure(message_id: int, err: Exception, max_attempts: int, report: DeliveryReport) -> None:
-    db.session.rollback()
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None:
-        return
-    message.attempts += 1
-    message.last_error = f"{type(err).__name__}: {err}"[:2000]
-    message.claimed_until = None
-    if isinstance(err, PERMANENT_ERRORS) or message.attempts >= max_attempts:
-        message.status = "failed"
+def _connection_closed(smtp: smtplib.SMTP) -> bool:
+    return getattr(smtp, "sock", None) is None
+
+
+def _count(report: DeliveryReport, status: str, err: Exception) -> None:
+    if status == "failed":
         report.failed += 1
     else:
-        message.next_attempt_at = utcnow() + backoff(message.attempts)
         report.retried += 1
-    report.errors.append(message.last_error)
+    if len(report.errors) < 50:
+        report.errors.append(f"{type(err).__name__}: {err}"[:300])
+
+
+def _mark_sent(message_id: int, holder: str) -> bool:
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == "pending",
+            OutboxMessage.claimed_by == holder,
+        )
+        .values(
+            status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1, claimed_until=None
+        )
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
-    log.warning("mail to %s not delivered (attempt %s): %s", message.recipient, message.attempts, err)
+    return result.rowcount == 1
+
+
+def _note(message_id: int, text: str) -> None:
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(last_error=text[:2000])
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def deliver_all(
+    *,
+    now: datetime | None = None,
+    batch_size: int = 100,
+    progress: Callable[[int], None] | None = None,
+) -> DeliveryReport:
+    """Deliver batches until nothing is due; stops early when a whole batch could not be sent."""
+    total = DeliveryReport()
+    while True:
+        report = deliver_due(batch_size, now=now)
+        total.merge(report)
+        if progress is not None:
+            progress(total.sent + total.retried + total.failed)
+        if report.claimed == 0 or report.sent == 0:
+            return total
+
+
+# --------------------------------------------------------------------------- after requests
 
 
 def _deliver_in_background(app: Flask) -> None:
@@ -214,5 +590,9 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_request
     def _send_new_mail(exc: BaseException | None) -> None:
-        if exc is None and g.pop("outbox_has_new_mail", False) and app.config.get("OUTBOX_SEND_IMMEDIATELY"):
+        if (
+            exc is None
+            and g.pop("outbox_has_new_mail", False)
+            and app.config.get("OUTBOX_SEND_IMMEDIATELY")
+        ):
             _deliver_in_background(app)
