@@ -213,6 +213,8 @@ class SearchParams:
     radius_km: float | None = None
     start_from: date | None = None
     benefits: tuple[str, ...] = ()
+    #: A centre given as (lat, lon) instead of a municipality (the API allows it).
+    point: tuple[float, float] | None = None
 
     def to_query(self) -> dict[str, Any]:
         """URL parameters (and the JSON of a saved search)."""
@@ -223,6 +225,8 @@ class SearchParams:
             query["beruf"] = list(self.professions)
         if self.ags:
             query["ort"] = self.ags
+        elif self.point:
+            query["lat"], query["lon"] = self.point
         if self.radius_km:
             query["umkreis"] = (
                 int(self.radius_km) if float(self.radius_km).is_integer() else self.radius_km
@@ -257,7 +261,16 @@ class SearchParams:
                 start = date.fromisoformat(str(raw))
             except ValueError:
                 start = None
+        point = None
+        try:
+            lat, lon = (float(next(iter(values(key)))) for key in ("lat", "lon"))
+        except (StopIteration, RuntimeError, TypeError, ValueError):
+            pass
+        else:
+            if abs(lat) <= 90 and abs(lon) <= 180:
+                point = (lat, lon)
         return cls(
+            point=point,
             position_types=_codes(values("art"), POSITION_TYPES),
             professions=_codes(values("beruf"), professions()),
             ags=str(ags) if ags and str(ags).isdigit() and len(str(ags)) == 8 else None,
@@ -360,6 +373,9 @@ def municipalities() -> list[Municipality]:
 
 
 def _centre(params: SearchParams, profile: TraineeProfile | None) -> _Centre | None:
+    if params.point and not params.ags:
+        lat, lon = params.point
+        return _Centre(lat, lon, f"{lat:.4f}, {lon:.4f}")
     if params.ags:
         place = db.session.get(Municipality, params.ags)
         if place is None:
@@ -534,7 +550,7 @@ def search_positions(
     """
     today = today_local()
     profile = profile_of(seeker)
-    if profile is not None and _profile_point(profile) is None and not params.ags:
+    if profile is not None and _profile_point(profile) is None and not (params.ags or params.point):
         profile = None  # nowhere to measure distances from: no ranking
     results, mode, centre = _ordered_results(params, profile, today)
     if results is None:

@@ -191,7 +191,7 @@ def test_search_pages(client, make_org, make_position):
         make_position(org, title=f"Platz Nummer {number:02d}")
     first = client.get("/stellen/?s=1").get_data(as_text=True)
     second = client.get("/stellen/?s=1&page=2").get_data(as_text=True)
-    assert "25 Treffer" in first and 'rel="next"' in first
+    assert "Treffer: 25" in first and 'rel="next"' in first
     assert sum(f"Platz Nummer {n:02d}" in second for n in range(25)) == 5
 
 
