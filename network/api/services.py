@@ -221,7 +221,7 @@ def municipality_page(args: Mapping[str, Any], *, include_members_only: bool) ->
     if not include_members_only:
         counted = counted.where(Organisation.visibility == "public")
     counts = (
-        dict(db.session.execute(counted.group_by(Organisation.ags)).tuples().all()) if rows else {}
+        dict(db.session.execute(counted.group_by(Organisation.ags)).all()) if rows else {}
     )
     items = [
         {

@@ -779,15 +779,16 @@ def start_import(data: bytes, filename: str, actor: User) -> Job:
     )
     db.session.commit()
     limit = current_app.config.get("DIRECTORY_SYNC_IMPORT_BYTES", DEFAULT_SYNC_IMPORT_BYTES)
+    job_id, language = job.id, actor.language
     if len(data) <= limit:
-        run_import_job(job.id, data, language=actor.language)
+        run_import_job(job_id, data, language=language)
         return job
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def work() -> None:
         with app.app_context():
             try:
-                run_import_job(job.id, data, language=actor.language)
+                run_import_job(job_id, data, language=language)
             finally:
                 db.session.remove()
 
