@@ -495,9 +495,7 @@ def deliver_due(
                 continue
             except (OSError, smtplib.SMTPException) as err:
                 _count(report, _schedule_retry(row.id, err, holder, now, "pending"), err)
-                if isinstance(err, smtplib.SMTPServerDisconnected | OSError) or _connection_closed(
-                    smtp
-                ):
+                if _connection_lost(err) or _connection_closed(smtp):
                     break
                 continue
             email_dispatched.send(app, message=mail_message)
@@ -510,6 +508,13 @@ def deliver_due(
                 smtp.close()
         _release(remaining, holder)
     return report
+
+
+def _connection_lost(err: Exception) -> bool:
+    # SMTPException subclasses OSError; only a disconnect or a socket error ends the connection.
+    return isinstance(err, smtplib.SMTPServerDisconnected) or not isinstance(
+        err, smtplib.SMTPException
+    )
 
 
 def _connection_closed(smtp: smtplib.SMTP) -> bool:
