@@ -113,7 +113,7 @@ def test_killed_sender_restarted_sends_every_digest_exactly_once(app):
                 stderr=subprocess.STDOUT,
             )
             reached = wait_until(
-                lambda n=kill_after: len(sink.messages) >= n or process.poll() is not None,
+                lambda n=kill_after, p=process: len(sink.messages) >= n or p.poll() is not None,
                 timeout=60,
             )
             assert reached and process.poll() is None, (
