@@ -104,7 +104,11 @@ def _profession_choices() -> list[tuple[str, str]]:
 
 
 def _municipality_choices(empty_label: str) -> list[tuple[str, str]]:
-    return [("", empty_label)] + [(m.ags, f"{m.name} ({m.kreis})") for m in municipalities()]
+    # "Münster (kreisfreie Stadt)" names itself; the others get their district.
+    return [("", empty_label)] + [
+        (m.ags, m.kreis if m.kreis.startswith(m.name) else f"{m.name} ({m.kreis})")
+        for m in municipalities()
+    ]
 
 
 class SearchForm(FlaskForm):
@@ -138,8 +142,11 @@ class SearchForm(FlaskForm):
             if value not in {v for v, _label in self.umkreis.choices}:
                 self.umkreis.choices.append((value, f"{value} km"))
 
+    #: True when the search may measure from the trainee's own location (profile point).
+    centre_from_profile = False
+
     def validate_umkreis(self, field: Any) -> None:
-        if field.data and not self.ort.data:
+        if field.data and not self.ort.data and not self.centre_from_profile:
             raise ValidationError(
                 _l("Bitte wählen Sie einen Ort, um den der Umkreis gezogen wird.")
             )

@@ -95,6 +95,7 @@ def search():
         form = SearchForm(formdata=None, data=_form_data_of(params))
     else:
         form = SearchForm(request.args)
+        form.centre_from_profile = profile is not None and profile.latitude is not None
         form.validate()
         params = SearchParams.from_query(request.args)
     form.offer_radius(params.radius_km)

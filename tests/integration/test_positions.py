@@ -25,7 +25,7 @@ from network.models import (
     User,
 )
 from network.models.base import utcnow
-from network.positions import services
+from network.positions import privacy, services
 from tests.conftest import TEST_PASSWORD, free_port, make_test_app, text_of
 
 LADBERGEN = "05566032"
@@ -564,7 +564,7 @@ def test_export_contains_everything_stored_about_the_trainee(app, client, traine
         "audit_log",
     }
     exported_tables |= set(data["allocation_rounds"]) | set(data["other_records"])
-    for table, column, _rule in services._user_references():
+    for table, column, _rule in privacy.user_references():
         if db.session.execute(
             sa.select(sa.func.count()).select_from(table).where(column == trainee.id)
         ).scalar():
