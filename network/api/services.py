@@ -131,6 +131,9 @@ def organisation_page(args: Mapping[str, Any], *, include_members_only: bool) ->
 
 
 def visible_organisation(org_id: int, *, include_members_only: bool) -> dict[str, Any] | None:
+    """One organisation as JSON, or ``None`` when missing or hidden from this caller."""
+    if not 0 < org_id <= 2**31 - 1:
+        return None
     org = db.session.get(Organisation, org_id)
     if org is None or (org.visibility != "public" and not include_members_only):
         return None
@@ -220,9 +223,7 @@ def municipality_page(args: Mapping[str, Any], *, include_members_only: bool) ->
     )
     if not include_members_only:
         counted = counted.where(Organisation.visibility == "public")
-    counts = (
-        dict(db.session.execute(counted.group_by(Organisation.ags)).all()) if rows else {}
-    )
+    counts = dict(db.session.execute(counted.group_by(Organisation.ags)).all()) if rows else {}
     items = [
         {
             "ags": m.ags,

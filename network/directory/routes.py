@@ -31,6 +31,16 @@ from network.vocabulary import MODEL_REGIONS, ORGANISATION_KINDS, TAGS
 MAP_PER_PAGE = 100
 
 
+#: Row ids are 32-bit on PostgreSQL; a larger number in a URL is simply not found.
+MAX_ROW_ID = 2**31 - 1
+
+
+def _get_or_404(model, row_id: int):  # type: ignore[no-untyped-def]
+    if not 0 < row_id <= MAX_ROW_ID:
+        abort(404)
+    return db.get_or_404(model, row_id)
+
+
 def _municipality_names() -> dict[str, str]:
     return {m.ags: m.name for m in load_municipalities()}
 
@@ -78,7 +88,7 @@ def index():
 
 
 def _load_visible(org_id: int) -> Organisation:
-    org = db.get_or_404(Organisation, org_id)
+    org = _get_or_404(Organisation, org_id)
     if not services.can_view(current_user, org):
         abort(login_manager.unauthorized())
     return org
@@ -132,7 +142,7 @@ def edit(org_id: int):
     The form carries the version it was loaded from; if someone saved in between, the
     conflict page shows both versions and offers the user's changes re-applied on top.
     """
-    org = db.get_or_404(Organisation, org_id)
+    org = _get_or_404(Organisation, org_id)
     if not services.can_edit(current_user, org):
         abort(403)
     form = OrganisationForm(municipalities=services.municipality_choices())
@@ -208,7 +218,7 @@ def join(org_id: int):
 @login_required
 def members(org_id: int):
     """Members and open join requests (administrators of the organisation and coordinators)."""
-    org = db.get_or_404(Organisation, org_id)
+    org = _get_or_404(Organisation, org_id)
     if not services.can_manage_members(current_user, org):
         abort(403)
     return render_template(
@@ -220,10 +230,10 @@ def members(org_id: int):
 
 
 def _decide(org_id: int, user_id: int, approve: bool):
-    org = db.get_or_404(Organisation, org_id)
+    org = _get_or_404(Organisation, org_id)
     if not services.can_manage_members(current_user, org):
         abort(403)
-    person = db.get_or_404(User, user_id)
+    person = _get_or_404(User, user_id)
     form = ActionForm()
     if form.validate_on_submit():
         try:
@@ -293,7 +303,7 @@ def import_csv():
 
 
 def _import_job(job_id: int) -> Job:
-    job = db.get_or_404(Job, job_id)
+    job = _get_or_404(Job, job_id)
     if job.kind != services.IMPORT_JOB_KIND:
         abort(404)
     return job

@@ -603,3 +603,10 @@ def test_bad_search_parameters_are_explained_not_crashing(client, region, query,
     body = response.get_data(as_text=True)
     assert f'id="f-{field}-error"' in body
     assert "4 Organisationen gefunden" in body  # the page still works, without the bad filter
+
+
+def test_huge_ids_in_urls_are_not_found(client, login_as):
+    login_as("coordinator")
+    assert client.get("/verzeichnis/9223372036854775808").status_code == 404
+    assert client.get("/verzeichnis/9223372036854775808/bearbeiten").status_code == 404
+    assert client.get("/verzeichnis/import/99999999999999999999").status_code == 404
