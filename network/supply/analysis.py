@@ -1085,15 +1085,16 @@ def detect_gaps(figures: AreaFigures, region: Baseline) -> tuple[Gap, ...]:
             "as_of": figures.gp_as_of,
         }
         if figures.gp_status == "under" or supply_status(degree) == "under":
-            # 75 % → 0.5, 37.5 % or less → 1.0
-            gaps.append(Gap("gp_under_supply", _clamp(0.5 + (75.0 - degree) / 75.0), common))
+            # An official trigger of the planning guideline: the weightiest gap (0.8 just below
+            # 75 %, 1.0 from 65 % down).
+            gaps.append(Gap("gp_under_supply", _clamp(0.8 + (75.0 - degree) / 50.0), common))
         elif degree < GP_TIGHT_THRESHOLD:
             gaps.append(Gap("gp_tight", _clamp(0.3 + (GP_TIGHT_THRESHOLD - degree) / 50.0), common))
     if figures.gp_practices == 0 and figures.population > 0:
         gaps.append(Gap("no_gp_registered", 0.5, {"name": figures.name}))
 
     if figures.nursing_trainers == 0 and figures.training_places == 0:
-        gaps.append(Gap("no_nursing_training", 0.8, {"name": figures.name}))
+        gaps.append(Gap("no_nursing_training", 0.6, {"name": figures.name}))
     missing = figures.missing_placement_types
     if len(missing) >= MISSING_PLACEMENTS_MIN:
         gaps.append(
@@ -1192,8 +1193,10 @@ def fit_recommendations(
     """Rank recommendations by how well their topics answer the gaps.
 
     A gap contributes ``severity × weight`` where ``weight`` is the largest weight the gap's
-    rule gives to one of the recommendation's topics; the score is the sum over the gaps plus a
-    small bonus for low effort. Recommendations that answer no gap are left out.
+    rule gives to one of the recommendation's topics. The score is the largest contribution plus
+    half of the others, plus a small bonus for low effort (:data:`EFFORT_BONUS`): a
+    recommendation that answers the weightiest gap well beats one that touches many gaps a
+    little. Recommendations that answer no gap are left out.
 
     Parameters
     ----------
@@ -1229,8 +1232,13 @@ def fit_recommendations(
                 contributions.append((gap.severity * weight, gap))
         if not contributions:
             continue
-        score = sum(c for c, _gap in contributions) + EFFORT_BONUS.get(rec.effort, 0.0)
-        reasons = tuple(g for _c, g in sorted(contributions, key=lambda item: -item[0]))
+        ordered = sorted(contributions, key=lambda item: -item[0])
+        score = (
+            ordered[0][0]
+            + 0.5 * sum(c for c, _gap in ordered[1:])
+            + EFFORT_BONUS.get(rec.effort, 0.0)
+        )
+        reasons = tuple(g for _c, g in ordered)
         fits.append(Fit(rec.id, round(score, 3), reasons))
     fits.sort(key=lambda f: (-f.score, f.recommendation_id))
     return fits if limit is None else fits[:limit]

@@ -27,6 +27,7 @@ def _supply_context() -> dict:
         "effort_labels": services.EFFORTS,
         "gap_conditions": services.GAP_CONDITIONS,
         "column_help": services.COLUMN_HELP,
+        "provider_kinds": analysis.PROVIDER_KINDS,
     }
 
 

@@ -242,7 +242,8 @@ def _counts_by_ags() -> dict[str, dict[str, Any]]:
     )
     for ags, kind, count, staff in rows:
         data[ags]["kinds"][kind] = int(count)
-        data[ags]["staff"] += int(staff or 0)
+        if kind in analysis.PROVIDER_KINDS:  # health-care staff, not the staff of companies
+            data[ags]["staff"] += int(staff or 0)
 
     rows = db.session.execute(
         sa.select(

@@ -69,6 +69,27 @@ def upload():
     ), status
 
 
+@bp.errorhandler(413)
+def upload_too_large(error):  # type: ignore[no-untyped-def]
+    """A body beyond MAX_CONTENT_LENGTH never reaches the form; say why on the upload page."""
+    if request.endpoint != "toolbox.upload" or not _is_coordinator():
+        return error
+    form = UploadForm(formdata=None)
+    form.file.errors = [
+        _(
+            "Die Datei ist zu groß; erlaubt sind höchstens %(mb)d MB.",
+            mb=MAX_BYTES // (1024 * 1024),
+        ),
+        _("Bitte füllen Sie das Formular erneut aus – zu große Dateien werden nicht übertragen."),
+    ]
+    return render_template(
+        "toolbox/upload.html",
+        form=form,
+        licences=LICENCE_SUGGESTIONS,
+        max_mb=MAX_BYTES // (1024 * 1024),
+    ), 413
+
+
 @bp.route("/datei/<int:item_id>")
 def download(item_id: int):
     """Download a material. Only raster images may show inline; everything else is an attachment."""

@@ -342,6 +342,31 @@ class TestFit:
         assert fits[0].recommendation_id == 4
         assert "30 km" in fits[0].reasons[0].text()
 
+    def test_a_focused_answer_to_the_weightiest_gap_beats_a_broad_one(self):
+        placements = frozenset(
+            {"placement:acute_inpatient", "placement:longterm_inpatient", "placement:ambulatory"}
+        )
+        area = _area(
+            gp_degree=64.4, gp_status="under", nursing_trainers=0, placement_types=placements
+        )
+        gaps = detect_gaps(area, REGION)
+        assert [g.code for g in gaps] == [
+            "gp_under_supply",
+            "no_nursing_training",
+            "missing_placements",
+        ]
+        library = [
+            RecommendationInfo(1, frozenset({"gp_succession"}), "medium"),
+            RecommendationInfo(2, frozenset({"marketing", "networking"}), "low"),
+        ]
+        fits = fit_recommendations(gaps, library)
+        assert [(f.recommendation_id, f.score) for f in fits] == [(1, 1.05), (2, 0.63)]
+        assert [g.code for g in fits[1].reasons] == [
+            "gp_under_supply",
+            "missing_placements",
+            "no_nursing_training",
+        ]
+
     def test_low_effort_breaks_ties(self):
         gap = Gap("remote", 0.5, {"km": 20})
         library = [
