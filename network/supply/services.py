@@ -412,9 +412,19 @@ def _map_data(
             "decimals": figure.decimals,
             "values": values,
             "source": planning_source if figure.code == "gp_degree" else network_source,
+            # The legend sits on the map: a short form; the full source is printed below it.
+            "legendSource": str(
+                _l("Planungszahlen je Planungsbereich, Stand siehe Tabelle")
+                if figure.code == "gp_degree"
+                else _l(
+                    "Plattformdaten, Stand %(date)s; Einwohner: Zensus 2022",
+                    date=date.today().strftime("%d.%m.%Y"),
+                )
+            ),
         }
         if figure.code == "population":
             entry["source"] = POPULATION_SOURCE
+            entry["legendSource"] = "Zensus 2022 (15.05.2022)"
         if figure.code == "gp_degree":
             # Class limits at the thresholds (just below, so 75.0 and 110.0 fall where the
             # guideline puts them: 75 % is not under-supplied, 110 % is over-supplied).

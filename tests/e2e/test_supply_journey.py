@@ -122,7 +122,8 @@ def test_coordinator_finds_under_supply_and_visitor_reaches_a_position(page, liv
     expect(legend).to_contain_text("Versorgungsgrad Hausärzte")
     expect(legend).to_contain_text("64,4")
     expect(legend).to_contain_text("keine Daten")  # the other 65 municipalities
-    expect(legend).to_contain_text("Hochgeladene Planungszahlen")
+    expect(legend).to_contain_text("Planungszahlen je Planungsbereich")
+    expect(page.locator("#supply-map-source")).to_contain_text("Hochgeladene Planungszahlen")
     row = page.locator(f'#table-municipalities tr[data-key="{OELDE}"]')
     expect(row).to_have_attribute("data-status", "under")
     expect(row).to_contain_text("unterversorgt")

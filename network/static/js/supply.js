@@ -98,7 +98,7 @@
       }
       const options = {
         legendTitle: entry.label,
-        source: entry.source,
+        source: entry.legendSource || entry.source,
         formatter: formatter(entry.unit, entry.decimals),
         noDataLabel: data.noData,
       };
