@@ -223,6 +223,10 @@ def _json(payload: Any, status: int = 200):  # type: ignore[no-untyped-def]
     return response
 
 
+#: Ids in URLs: larger numbers are no row of ours (and would overflow the database driver).
+ID = "int(max=2147483647)"
+
+
 @bp.route("/positions")
 def positions():
     """Open positions: the search page's filters, nearest or earliest first, one page as JSON."""
@@ -251,7 +255,7 @@ def positions():
     )
 
 
-@bp.route("/positions/<int:position_id>")
+@bp.route(f"/positions/<{ID}:position_id>")
 def position(position_id: int):
     """One open position (404 once it is filled, closed or past its deadline)."""
     row = db.session.get(Position, position_id)

@@ -50,7 +50,7 @@ def _status(ok: bool = True) -> int:
 
 
 def _page() -> int:
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    return min(10000, max(1, request.args.get("page", 1, type=int) or 1))
 
 
 def _own_position(position_id: int) -> Position:
@@ -86,6 +86,10 @@ def _form_data_of(params: SearchParams) -> dict:
 # --------------------------------------------------------------------------- public
 
 
+#: Ids in URLs: larger numbers are no row of ours (and would overflow the database driver).
+ID = "int(max=2147483647)"
+
+
 @bp.route("/")
 def search():
     """Search open positions; trainees with a profile get them ranked by match score, with reasons."""
@@ -112,7 +116,7 @@ def search():
     )
 
 
-@bp.route("/<int:position_id>")
+@bp.route(f"/<{ID}:position_id>")
 def detail(position_id: int):
     """One position; trainees see how well it fits them and can apply."""
     position = db.get_or_404(Position, position_id)
@@ -203,11 +207,14 @@ def my_applications():
     )
 
 
-@bp.route("/<int:position_id>/bewerben", methods=["GET", "POST"])
+@bp.route(f"/<{ID}:position_id>/bewerben", methods=["GET", "POST"])
 @roles_required("trainee")
 def apply(position_id: int):
     """Apply for a position with a message and an optional attachment."""
     position = db.get_or_404(Position, position_id)
+    if request.method == "GET" and (position.status != "open" or services.is_expired(position)):
+        flash(_("Diese Stelle nimmt keine Bewerbungen mehr an."), "warning")
+        return redirect(url_for("positions.detail", position_id=position.id))
     try:
         form = ApplicationForm()
     except RequestEntityTooLarge:
@@ -244,7 +251,7 @@ def apply(position_id: int):
     )
 
 
-@bp.route("/bewerbungen/<int:application_id>/zurueckziehen", methods=["POST"])
+@bp.route(f"/bewerbungen/<{ID}:application_id>/zurueckziehen", methods=["POST"])
 @roles_required("trainee")
 def withdraw(application_id: int):
     """Withdraw one's own application."""
@@ -282,7 +289,7 @@ def save_search():
     return redirect(url_for("positions.search", **dict(params.to_query(), s="1")))
 
 
-@bp.route("/gespeicherte-suchen/<int:search_id>")
+@bp.route(f"/gespeicherte-suchen/<{ID}:search_id>")
 @roles_required("trainee")
 def run_saved_search(search_id: int):
     """Open a saved search (and note that its results were seen)."""
@@ -293,7 +300,7 @@ def run_saved_search(search_id: int):
     return redirect(url_for("positions.search", **dict(params.to_query(), s="1")))
 
 
-@bp.route("/gespeicherte-suchen/<int:search_id>/loeschen", methods=["POST"])
+@bp.route(f"/gespeicherte-suchen/<{ID}:search_id>/loeschen", methods=["POST"])
 @roles_required("trainee")
 def delete_saved_search(search_id: int):
     """Delete a saved search."""
@@ -367,7 +374,7 @@ def create():
     )
 
 
-@bp.route("/<int:position_id>/bearbeiten", methods=["GET", "POST"])
+@bp.route(f"/<{ID}:position_id>/bearbeiten", methods=["GET", "POST"])
 @roles_required("provider")
 def edit(position_id: int):
     """Change a position of one's organisation."""
@@ -393,7 +400,7 @@ def edit(position_id: int):
     )
 
 
-@bp.route("/<int:position_id>/status", methods=["POST"])
+@bp.route(f"/<{ID}:position_id>/status", methods=["POST"])
 @roles_required("provider")
 def change_status(position_id: int):
     """Open, fill or close a position."""
@@ -409,7 +416,7 @@ def change_status(position_id: int):
     return redirect(_local_target(request.form.get("next")) or url_for("positions.manage"))
 
 
-@bp.route("/<int:position_id>/kandidaten")
+@bp.route(f"/<{ID}:position_id>/kandidaten")
 @roles_required("provider")
 def candidates(position_id: int):
     """Consenting candidates for a position, best fit first, with reasons."""
@@ -420,7 +427,7 @@ def candidates(position_id: int):
     )
 
 
-@bp.route("/<int:position_id>/kandidaten/<int:user_id>/einladen", methods=["POST"])
+@bp.route(f"/<{ID}:position_id>/kandidaten/<{ID}:user_id>/einladen", methods=["POST"])
 @roles_required("provider")
 def invite(position_id: int, user_id: int):
     """Invite a consenting candidate to apply (they get an e-mail)."""
@@ -445,7 +452,7 @@ def invite(position_id: int, user_id: int):
     )
 
 
-@bp.route("/<int:position_id>/bewerbungen")
+@bp.route(f"/<{ID}:position_id>/bewerbungen")
 @roles_required("provider")
 def position_applications(position_id: int):
     """The applications for one of the provider's positions."""
@@ -457,7 +464,7 @@ def position_applications(position_id: int):
     )
 
 
-@bp.route("/bewerbungen/<int:application_id>", methods=["GET", "POST"])
+@bp.route(f"/bewerbungen/<{ID}:application_id>", methods=["GET", "POST"])
 @roles_required("trainee", "provider")
 def application_detail(application_id: int):
     """One application: the applicant reads it and the answer; the provider answers it."""
@@ -496,7 +503,7 @@ def application_detail(application_id: int):
     ), status
 
 
-@bp.route("/bewerbungen/<int:application_id>/anhang")
+@bp.route(f"/bewerbungen/<{ID}:application_id>/anhang")
 @roles_required("trainee", "provider")
 def attachment(application_id: int):
     """The application's attachment, only for the applicant and the organisation's members."""
