@@ -44,6 +44,7 @@ Each line: ``bench``, ``size``, ``network``, ``method``, ``seconds`` (mean per s
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
@@ -53,7 +54,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from benchmarks.harness import measure_in_child
-from network.matching.suggestions import suggest
+from network.matching.suggestions import DEFAULT_CONFIG, SuggestionConfig, suggest
 from network.synthetic import generate_network
 from network.vocabulary import TAGS
 
@@ -74,12 +75,16 @@ DEFAULT_SIZES = (3000,)
 SEEDS = (11, 23, 37)
 HIDDEN_SHARE = 0.2
 K = 10
+#: ``combined`` without the relative cut-off: always up to 10 suggestions, for comparison.
+FULL_LISTS = dataclasses.replace(DEFAULT_CONFIG, relative_cutoff=math.inf)
 
 Org = dict[str, Any]
 Edge = tuple[Hashable, Hashable]
 
 
-def latent_space_network(n: int, seed: int, mean_degree: float = 8.0) -> tuple[list[Org], list[Edge]]:
+def latent_space_network(
+    n: int, seed: int, mean_degree: float = 8.0
+) -> tuple[list[Org], list[Edge]]:
     """A differently generated network: latent space with power-law distance decay.
 
     See the module docstring. Returns plain dicts (the ``suggest`` input) and ``(id, id)``
@@ -191,7 +196,9 @@ NETWORKS: dict[str, Callable[[int, int], tuple[list[Any], list[Edge]]]] = {
 }
 
 
-def split(edges: list[Edge], seed: int, share: float = HIDDEN_SHARE) -> tuple[list[Edge], list[Edge]]:
+def split(
+    edges: list[Edge], seed: int, share: float = HIDDEN_SHARE
+) -> tuple[list[Edge], list[Edge]]:
     """``(observed, hidden)``: a seeded uniform ``share`` of the edges is hidden."""
     rng = np.random.default_rng(seed)
     hidden = rng.random(len(edges)) < share
@@ -203,9 +210,11 @@ def _id_of(org: Any) -> Hashable:
     return org["id"] if isinstance(org, dict) else org.id
 
 
-def combined_top(orgs: list[Any], observed: list[Edge], k: int = K) -> dict[Hashable, list]:
-    """Our ``suggest`` (default config): the targets of each list."""
-    result = suggest(orgs, observed, k=k)
+def combined_top(
+    orgs: list[Any], observed: list[Edge], k: int = K, config: SuggestionConfig = DEFAULT_CONFIG
+) -> dict[Hashable, list]:
+    """Our ``suggest``: the targets of each list."""
+    result = suggest(orgs, observed, k=k, config=config)
     return {source: [s.target for s in items] for source, items in result.items()}
 
 
@@ -249,7 +258,9 @@ def random_top(nodes: list[Hashable], observed: list[Edge], seed: int, k: int = 
     return result
 
 
-def evaluate(lists: dict[Hashable, list], hidden: list[Edge], k: int = K) -> tuple[int, int, int, int]:
+def evaluate(
+    lists: dict[Hashable, list], hidden: list[Edge], k: int = K
+) -> tuple[int, int, int, int]:
     """``(hits, suggestions made, hidden partners, evaluated organisations)`` of ``lists``."""
     truth: dict[Hashable, set] = {}
     for u, v in hidden:
@@ -274,6 +285,9 @@ def run(size: int) -> Iterable[dict]:
             nodes = [_id_of(o) for o in orgs]
             methods = {
                 "combined": lambda orgs=orgs, observed=observed: combined_top(orgs, observed),
+                "combined_full_lists": lambda orgs=orgs, observed=observed: combined_top(
+                    orgs, observed, config=FULL_LISTS
+                ),
                 "adamic_adar": lambda nodes=nodes, observed=observed: adamic_adar_top(
                     nodes, observed
                 ),
@@ -286,8 +300,15 @@ def run(size: int) -> Iterable[dict]:
                 hits, made, relevant, evaluated = evaluate(m.result, hidden)
                 t = totals.setdefault(
                     method,
-                    {"hits": 0, "made": 0, "relevant": 0, "evaluated": 0, "seconds": [],
-                     "peak": 0.0, "per_seed": []},
+                    {
+                        "hits": 0,
+                        "made": 0,
+                        "relevant": 0,
+                        "evaluated": 0,
+                        "seconds": [],
+                        "peak": 0.0,
+                        "per_seed": [],
+                    },
                 )
                 t["hits"] += hits
                 t["made"] += made
@@ -308,9 +329,12 @@ def run(size: int) -> Iterable[dict]:
                 "precision_at_10": round(precision[method], 4),
                 "recall_at_10": round(t["hits"] / t["relevant"], 4) if t["relevant"] else 0.0,
                 "evaluated": t["evaluated"],
+                "suggestions_per_org": round(t["made"] / t["evaluated"], 2)
+                if t["evaluated"]
+                else 0,
                 "seeds": list(SEEDS),
                 "per_seed": t["per_seed"],
             }
-            if method == "combined" and precision["adamic_adar"] > 0:
-                row["ratio_vs_adamic_adar"] = round(precision["combined"] / precision["adamic_adar"], 3)
+            if method.startswith("combined") and precision["adamic_adar"] > 0:
+                row["ratio_vs_adamic_adar"] = round(precision[method] / precision["adamic_adar"], 3)
             yield row

@@ -1,8 +1,8 @@
 """Vectorised encoding, candidate generation and scoring behind :mod:`.suggestions`.
 
 Private: the public entry point is :func:`network.matching.suggestions.suggest`. Everything here
-works on integer indices ``0..n-1`` of the organisations and numpy arrays; nothing builds Python
-objects per candidate pair.
+works on integer indices ``0..n-1`` of the organisations and numpy arrays; nothing builds a
+Python object per candidate pair.
 """
 
 from __future__ import annotations
@@ -11,14 +11,15 @@ __all__: list[str] = []
 
 import math
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import minimize
 from scipy.spatial import cKDTree
 
-from network.vocabulary import ORGANISATION_KINDS, PLACEMENT_TAGS, TAGS
+from network.vocabulary import PLACEMENT_TAGS, TAGS
 
 if TYPE_CHECKING:  # pragma: no cover - only for type hints
     from network.matching.suggestions import SuggestionConfig
@@ -73,7 +74,7 @@ def tag_set(value: Any) -> frozenset[str]:
     return frozenset(value)
 
 
-def sort_ids(ids: list[Hashable]) -> list[Hashable]:
+def sort_ids(ids: list[Any]) -> list[Any]:
     """Ids in a deterministic order: natural order if comparable, else by type name and repr."""
     try:
         return sorted(ids)
@@ -110,6 +111,10 @@ else:  # pragma: no cover - numpy < 2.0
         return _BYTE_BITS[as_bytes].sum(axis=1)
 
 
+# --------------------------------------------------------------------------------------------
+# Encoding
+
+
 @dataclass(frozen=True, slots=True)
 class Encoded:
     """The organisations and their collaboration graph as arrays (index ``i`` = i-th org)."""
@@ -136,47 +141,84 @@ class Encoded:
     xyz: np.ndarray  # (n, 3) km, for kd-trees
     reach: np.ndarray  # km per organisation
     tie: np.ndarray  # rank of the id in the deterministic id order
-    adjacency: sp.csr_matrix  # symmetric 0/1, no diagonal
+    adjacency: sp.csr_matrix  # symmetric 0/1, no diagonal, sorted indices
     degree: np.ndarray
-    edge_keys: np.ndarray  # sorted i * n + j of every (directed) existing edge
 
     @property
     def n(self) -> int:
         return len(self.ids)
 
 
-def encode(
-    organisations: Iterable[Any], collaborations: Iterable[Any], config: SuggestionConfig
-) -> Encoded:
-    """Read, validate and encode the plain inputs (never modifying them)."""
-    ids: list[Hashable] = []
-    index: dict[Hashable, int] = {}
-    names: list[str] = []
-    kinds: list[str] = []
-    ags: list[Any] = []
+def _reader(org: Any) -> Any:
+    """A ``get(name, default)`` for a plain dict, a mapping or an object with attributes."""
+    if type(org) is dict:
+        return org.get
+    if isinstance(org, Mapping):
+        return org.get
+    return lambda name, default=None: getattr(org, name, default)
+
+
+def _columns(organisations: list[Any]) -> tuple[list[Any], ...] | None:
+    """The fields as columns, fast, if every organisation has them; else ``None``."""
+    try:
+        if all(type(o) is dict for o in organisations):
+            ids = [o["id"] for o in organisations]
+            lats = [float(o["lat"]) for o in organisations]
+            lons = [float(o["lon"]) for o in organisations]
+            rest = [
+                (o.get("kind"), o.get("ags"), o.get("offers"), o.get("needs"), o.get("name"))
+                for o in organisations
+            ]
+        else:
+            ids = [o.id for o in organisations]
+            lats = [float(o.lat) for o in organisations]
+            lons = [float(o.lon) for o in organisations]
+            rest = [
+                (o.kind, o.ags, o.offers, o.needs, getattr(o, "name", None)) for o in organisations
+            ]
+        if len(set(ids)) != len(ids):
+            return None
+        coordinates = np.array([lats, lons], dtype=float).reshape(2, len(ids))
+        if not (np.isfinite(coordinates).all() and (np.abs(coordinates[0]) <= 90).all()):
+            return None
+        kinds, ags, offers, needs, names = zip(*rest, strict=True) if rest else ((),) * 5
+        offer_sets = [tag_set(v) for v in offers]
+        need_sets = [tag_set(v) for v in needs]
+    except (KeyError, AttributeError, TypeError, ValueError):
+        return None
+    return ids, lats, lons, list(kinds), list(ags), offer_sets, need_sets, list(names)
+
+
+def _read_one_by_one(organisations: list[Any]) -> tuple[list[Any], ...]:
+    """The columns of :func:`_columns`, checking each organisation; raises on the first fault."""
+    ids: list[Any] = []
+    seen: set[Any] = set()
     lats: list[float] = []
     lons: list[float] = []
+    kinds: list[Any] = []
+    ags: list[Any] = []
     offer_sets: list[frozenset[str]] = []
     need_sets: list[frozenset[str]] = []
+    names: list[Any] = []
     for position, org in enumerate(organisations):
-        try:
-            org_id = field_of(org, "id")
-        except KeyError as err:
+        get = _reader(org)
+        org_id = get("id", _MISSING)
+        if org_id is _MISSING:
             raise EncodingError(
                 "invalid", f"organisation #{position} has no id", id=None, field="id"
-            ) from err
+            )
         try:
-            hash(org_id)
+            duplicate = org_id in seen
         except TypeError as err:
             raise EncodingError(
                 "invalid", f"id {org_id!r} is not hashable", id=repr(org_id), field="id"
             ) from err
-        if org_id in index:
+        if duplicate:
             raise EncodingError("invalid", f"duplicate id {org_id!r}", id=org_id, field="id")
         try:
-            lat = float(field_of(org, "lat"))
-            lon = float(field_of(org, "lon"))
-        except (KeyError, TypeError, ValueError) as err:
+            lat = float(get("lat", None))
+            lon = float(get("lon", None))
+        except (TypeError, ValueError) as err:
             raise EncodingError(
                 "invalid", f"organisation {org_id!r} has no usable lat/lon", id=org_id, field="lat"
             ) from err
@@ -188,8 +230,8 @@ def encode(
                 field="lat",
             )
         try:
-            offers = tag_set(field_of(org, "offers", None))
-            needs = tag_set(field_of(org, "needs", None))
+            offers = tag_set(get("offers", None))
+            needs = tag_set(get("needs", None))
         except TypeError as err:
             raise EncodingError(
                 "invalid",
@@ -197,22 +239,38 @@ def encode(
                 id=org_id,
                 field="offers",
             ) from err
-        kind = field_of(org, "kind", None)
-        name = field_of(org, "name", None)
-        index[org_id] = len(ids)
+        seen.add(org_id)
         ids.append(org_id)
-        names.append(str(org_id) if name is None or name == "" else str(name))
-        kinds.append("" if kind is None else str(kind))
-        municipality = field_of(org, "ags", None)
-        ags.append(None if municipality == "" else municipality)
         lats.append(lat)
         lons.append(lon)
+        kinds.append(get("kind", None))
+        ags.append(get("ags", None))
         offer_sets.append(offers)
         need_sets.append(needs)
+        names.append(get("name", None))
+    return ids, lats, lons, kinds, ags, offer_sets, need_sets, names
+
+
+def encode(
+    organisations: Iterable[Any], collaborations: Iterable[Any], config: SuggestionConfig
+) -> Encoded:
+    """Read, validate and encode the plain inputs (never modifying them)."""
+    organisations = list(organisations)
+    columns = _columns(organisations)
+    if columns is None:  # something is missing or wrong: read one by one for a precise error
+        columns = _read_one_by_one(organisations)
+    ids, lats, lons, raw_kinds, raw_ags, offer_sets, need_sets, raw_names = columns
+    index = {org_id: i for i, org_id in enumerate(ids)}
+    names = [
+        str(i) if m is None or m == "" else str(m) for i, m in zip(ids, raw_names, strict=True)
+    ]
+    kinds = ["" if k is None else str(k) for k in raw_kinds]
+    ags = [None if a == "" else a for a in raw_ags]
     n = len(ids)
 
     # Tags as bit sets: the vocabulary first, then any other tag in sorted order.
-    extra = sorted({t for s in (*offer_sets, *need_sets) for t in s if t not in TAGS}, key=str)
+    known = set(TAGS)
+    extra = sorted({t for s in (*offer_sets, *need_sets) for t in s if t not in known}, key=str)
     tags = [*TAGS, *extra]
     bit = {t: b for b, t in enumerate(tags)}
     words = max(1, (len(tags) + 63) // 64)
@@ -256,9 +314,6 @@ def encode(
     tie[np.fromiter((index[i] for i in order), dtype=np.int64, count=n)] = np.arange(n)
 
     adjacency = _adjacency(collaborations, index, n)
-    degree = np.diff(adjacency.indptr).astype(np.int64)
-    rows = np.repeat(np.arange(n, dtype=np.int64), degree)
-    edge_keys = rows * n + adjacency.indices.astype(np.int64)
     return Encoded(
         ids=ids,
         index=index,
@@ -283,25 +338,25 @@ def encode(
         reach=reach_of_kind[kind_code] if n else np.zeros(0),
         tie=tie,
         adjacency=adjacency,
-        degree=degree,
-        edge_keys=edge_keys,
+        degree=np.diff(adjacency.indptr).astype(np.int64),
     )
 
 
 def _bit_array(values: list[int], words: int) -> np.ndarray:
     """Python-int bit sets as an ``(n, words)`` uint64 array."""
     out = np.zeros((len(values), words), dtype=np.uint64)
-    if words == 1:
-        out[:, 0] = np.fromiter(values, dtype=np.uint64, count=len(values))
-        return out
     mask = (1 << 64) - 1
     for w in range(words):
         shift = 64 * w
-        out[:, w] = np.fromiter(((v >> shift) & mask for v in values), dtype=np.uint64)
+        out[:, w] = np.fromiter(
+            ((v >> shift) & mask for v in values), dtype=np.uint64, count=len(values)
+        )
     return out
 
 
 def _endpoints(pair: Any) -> tuple[Any, Any]:
+    if isinstance(pair, tuple) and len(pair) == 2:
+        return pair
     source = getattr(pair, "source", _MISSING)
     target = getattr(pair, "target", _MISSING)
     if source is not _MISSING and target is not _MISSING:
@@ -333,9 +388,7 @@ def _adjacency(collaborations: Iterable[Any], index: dict[Hashable, int], n: int
     r = np.asarray(rows, dtype=np.int64)
     c = np.asarray(cols, dtype=np.int64)
     data = np.ones(2 * len(r), dtype=np.float64)
-    matrix = sp.csr_matrix(
-        (data, (np.concatenate((r, c)), np.concatenate((c, r)))), shape=(n, n)
-    )
+    matrix = sp.csr_matrix((data, (np.concatenate((r, c)), np.concatenate((c, r)))), shape=(n, n))
     matrix.sum_duplicates()
     matrix.data[:] = 1.0
     matrix.sort_indices()
@@ -349,14 +402,8 @@ def _unknown(value: Any, index: dict[Hashable, int]) -> bool:
         return True
 
 
-def kind_matrix(encoded: Encoded, config: SuggestionConfig) -> np.ndarray:
-    """Compatibility of every pair of kinds present, from the config's symmetric table."""
-    kinds = encoded.kind_list
-    matrix = np.empty((len(kinds), len(kinds)))
-    for a, kind_a in enumerate(kinds):
-        for b, kind_b in enumerate(kinds):
-            matrix[a, b] = config.compatibility(kind_a, kind_b)
-    return matrix
+# --------------------------------------------------------------------------------------------
+# Shared context
 
 
 def structure_weights(encoded: Encoded, config: SuggestionConfig) -> np.ndarray:
@@ -373,26 +420,24 @@ def structure_weights(encoded: Encoded, config: SuggestionConfig) -> np.ndarray:
 
 
 @dataclass(frozen=True, slots=True)
-class _Probe:
-    """One kd-tree candidate search: ``sources`` look up their ``k`` nearest ``members``."""
-
-    tree: cKDTree
-    members: np.ndarray
-    sources: np.ndarray  # bool mask over all organisations
-    k: int
-
-
-@dataclass(frozen=True, slots=True)
 class Context:
     """Everything the chunked scoring needs, built once per call."""
 
     encoded: Encoded
     config: SuggestionConfig
-    kinds: np.ndarray  # kind compatibility matrix
+    prior: np.ndarray  # kind table, kinds x kinds
+    type_code: np.ndarray  # per organisation: kind * 3 + training role (see pair_tables)
+    pair_reach: np.ndarray  # flat type x type tables, indexed type_a * types + type_b
+    pair_prior: np.ndarray
+    pair_alliance: np.ndarray
+    pair_lift: np.ndarray
+    pair_kind_signal: np.ndarray  # log(1 + lift)
     propagation: sp.csr_matrix  # diag(weights) @ A
-    probes: tuple[_Probe, ...]
-    bound: float  # chord of the largest reach
-    rejected_keys: np.ndarray  # sorted, both directions
+    spatial_keys: np.ndarray  # sorted keys of the kd-tree candidates of all sources
+    packed_needs: np.ndarray | None  # needs | implied << 32, if at most 32 tags
+    packed_offers: np.ndarray | None  # offers | offers << 32
+    reference_km: float  # the largest reach: geography is zero there
+    rejected_keys: np.ndarray  # sorted i * n + j, both directions
     feedback_keys: np.ndarray  # sorted, both directions
     feedback_values: np.ndarray
 
@@ -400,22 +445,46 @@ class Context:
 def build_context(
     encoded: Encoded,
     config: SuggestionConfig,
+    sources: np.ndarray,
     rejected: np.ndarray,
     feedback_keys: np.ndarray,
     feedback_values: np.ndarray,
 ) -> Context:
-    """Kind matrix, weighted adjacency and kd-tree probes shared by all chunks."""
+    """Kind statistics, weighted adjacency and kd-tree probes shared by all chunks."""
     n = encoded.n
-    weights = structure_weights(encoded, config)
-    propagation = (sp.diags(weights) @ encoded.adjacency).tocsr()
-    kinds = kind_matrix(encoded, config)
-    probes: list[_Probe] = []
+    propagation = (sp.diags(structure_weights(encoded, config)) @ encoded.adjacency).tocsr()
+    kinds = encoded.kind_list
+    prior = np.array([[config.compatibility(a, b) for b in kinds] for a in kinds], dtype=float)
+    prior = prior.reshape(len(kinds), len(kinds))
+
+    # Kind mixing of the observed graph: links between two kinds against the number expected
+    # if every pair of organisations were linked with the same probability.
+    count = np.bincount(encoded.kind_code, minlength=len(kinds)).astype(float)
+    coo = encoded.adjacency.tocoo()
+    observed = np.zeros((len(kinds), len(kinds)))
+    np.add.at(observed, (encoded.kind_code[coo.row], encoded.kind_code[coo.col]), 1.0)
+    pairs = np.outer(count, count) - np.diag(count)
+    density = coo.nnz / (n * (n - 1)) if n > 1 else 0.0
+    expected = pairs * density
+
+    largest = config.largest_reach_km()
+    bound = chord_km(largest) * (1 + 1e-9) + 1e-9
+    is_source = np.zeros(n, dtype=bool)
+    is_source[sources] = True
+    found: list[np.ndarray] = []
 
     def probe(members_mask: np.ndarray, sources_mask: np.ndarray, k: int) -> None:
+        """The ``k`` nearest members of every source in ``sources_mask`` (kd-tree)."""
         members = np.flatnonzero(members_mask)
-        if k <= 0 or len(members) == 0 or not sources_mask.any():
+        query = np.flatnonzero(sources_mask & is_source)
+        k = min(k, len(members))
+        if k <= 0 or len(query) == 0:
             return
-        probes.append(_Probe(cKDTree(encoded.xyz[members]), members, sources_mask, k))
+        tree = cKDTree(encoded.xyz[members])
+        _dist, nearest = tree.query(encoded.xyz[query], k=k, distance_upper_bound=bound)
+        nearest = nearest.reshape(len(query), k)
+        ok = nearest < len(members)
+        found.append(np.repeat(query, k).reshape(len(query), k)[ok] * n + members[nearest[ok]])
 
     if n:
         # Per tag: who needs it looks for the nearest who offer it, and the other way round.
@@ -427,9 +496,10 @@ def build_context(
             needing = (needs_any[:, word] & bit_value) != 0
             probe(offering, needing, config.candidates_per_tag)
             probe(needing, offering, config.candidates_per_tag)
-        # Per kind: the nearest organisations of every kind that fits the source's kind.
-        for target_kind in range(len(encoded.kind_list)):
-            fitting = kinds[:, target_kind] >= config.kind_candidate_threshold
+        # Per rare kind: the nearest organisations of every rare kind that fits the source's
+        # kind. Frequent kinds are among the nearest organisations of any kind anyway.
+        for target_kind in np.flatnonzero(count <= config.rare_kind_share * n).tolist():
+            fitting = prior[:, target_kind] >= config.kind_candidate_threshold
             probe(
                 encoded.kind_code == target_kind,
                 fitting[encoded.kind_code],
@@ -438,161 +508,386 @@ def build_context(
         # And the nearest organisations of any kind.
         everyone = np.ones(n, dtype=bool)
         probe(everyone, everyone, config.candidates_nearest)
-    largest = max([config.default_reach_km, *config.reach_km.values()])
-    return Context(
+    type_code, tables = _pair_tables(encoded, config, prior, observed, expected)
+    packed_needs = packed_offers = None
+    if len(encoded.tags) <= 32:
+        shift = np.uint64(32)
+        packed_needs = encoded.needs[:, 0] | (encoded.gaps[:, 0] << shift)
+        packed_offers = encoded.offers[:, 0] | (encoded.offers[:, 0] << shift)
+    context = Context(
+        packed_needs=packed_needs,
+        packed_offers=packed_offers,
         encoded=encoded,
         config=config,
-        kinds=kinds,
+        prior=prior,
+        type_code=type_code,
+        pair_reach=tables["reach"],
+        pair_prior=tables["prior"],
+        pair_alliance=tables["alliance"],
+        pair_lift=tables["lift"],
+        pair_kind_signal=tables["kind_signal"],
         propagation=propagation,
-        probes=tuple(probes),
-        bound=chord_km(largest) * (1 + 1e-9) + 1e-9,
+        spatial_keys=_sorted_unique(np.concatenate(found)) if found else np.zeros(0, np.int64),
+        reference_km=largest,
         rejected_keys=rejected,
         feedback_keys=feedback_keys,
         feedback_values=feedback_values,
     )
+    if config.calibrate:
+        weights = calibrated_weights(context)
+        if weights is not None:
+            context = replace(context, config=replace(config, calibrate=False, **weights))
+    return context
 
 
-def _unique(keys: np.ndarray) -> np.ndarray:
-    """Sorted unique values (a plain sort; faster here than ``np.unique``'s hashing)."""
-    keys = np.sort(keys)
-    if len(keys) == 0:
-        return keys
-    keep = np.empty(len(keys), dtype=bool)
-    keep[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=keep[1:])
-    return keys[keep]
+def _pair_tables(
+    encoded: Encoded,
+    config: SuggestionConfig,
+    prior: np.ndarray,
+    observed: np.ndarray,
+    expected: np.ndarray,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Everything that depends only on the two kinds and training roles, as flat tables.
 
-
-def _isin_sorted(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    if len(sorted_keys) == 0:
-        return np.zeros(len(keys), dtype=bool)
-    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-    return sorted_keys[pos] == keys
-
-
-def candidates(context: Context, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidate pairs ``(source, target, structure value)`` for ``sources``, unique, sorted.
-
-    The union of the 2-hop neighbours (whose value is the weighted count of common partners,
-    one row of ``A · W · A``), the kd-tree probes and the feedback pairs. A pair's value depends
-    only on the pair, never on which other sources are in the chunk.
+    An organisation's *type* is ``kind * 3 + role``, role 1 for a school kind, 2 for another
+    organisation offering nursing training places, 0 otherwise. Per pair of types: the reach
+    (larger of the two), the table compatibility (raised to the training-alliance value for a
+    school and a training provider), whether that rule applied, and the kind lift
+    ``(E + a·T) / (X_e + a)``. Scoring then needs one lookup per table and pair.
     """
-    encoded = context.encoded
-    n = encoded.n
-    two_hop = (encoded.adjacency[sources] @ context.propagation).tocoo()
-    src_parts = [sources[two_hop.row].astype(np.int64)]
-    tgt_parts = [two_hop.col.astype(np.int64)]
-    val_parts = [two_hop.data.astype(float)]
-    in_chunk = np.zeros(n, dtype=bool)
-    in_chunk[sources] = True
-    for p in context.probes:
-        query = sources[p.sources[sources]]
-        if len(query) == 0:
-            continue
-        k = min(p.k, len(p.members))
-        _dist, found = p.tree.query(
-            encoded.xyz[query], k=k, distance_upper_bound=context.bound, workers=-1
-        )
-        found = found.reshape(len(query), k)
-        ok = found < len(p.members)
-        src_parts.append(np.repeat(query, k).reshape(len(query), k)[ok])
-        tgt_parts.append(p.members[found[ok]])
-    if len(context.feedback_keys):
-        fb_src = context.feedback_keys // n
-        chosen = in_chunk[fb_src]
-        src_parts.append(fb_src[chosen])
-        tgt_parts.append(context.feedback_keys[chosen] % n)
-    keys = _unique(np.concatenate(src_parts) * n + np.concatenate(tgt_parts))
-    hop_keys = src_parts[0] * n + tgt_parts[0]
-    order = np.argsort(hop_keys)
-    hop_keys = hop_keys[order]
-    values = np.zeros(len(keys))
-    if len(hop_keys):
-        pos = np.minimum(np.searchsorted(hop_keys, keys), len(hop_keys) - 1)
-        found = hop_keys[pos] == keys
-        values[found] = val_parts[0][order][pos[found]]
-    return keys // n, keys % n, values
+    kinds = len(encoded.kind_list)
+    role = np.where(encoded.school, 1, np.where(encoded.trainer, 2, 0))
+    type_code = encoded.kind_code * 3 + role
+    type_kind = np.repeat(np.arange(kinds), 3)
+    type_role = np.tile(np.arange(3), kinds)
+    kind_reach = np.array([config.reach_of(k) for k in encoded.kind_list], dtype=float)
+    ka, kb = np.meshgrid(type_kind, type_kind, indexing="ij")
+    ra, rb = np.meshgrid(type_role, type_role, indexing="ij")
+    table_prior = prior[ka, kb] if kinds else np.zeros((0, 0))
+    alliance = ((ra == 1) & (rb == 2)) | ((ra == 2) & (rb == 1))
+    alliance &= config.training_alliance_compatibility > table_prior
+    pair_prior = np.where(alliance, config.training_alliance_compatibility, table_prior)
+    alpha = config.kind_prior_strength
+    lift = (observed[ka, kb] + alpha * pair_prior) / (expected[ka, kb] + alpha)
+    reach = np.maximum(kind_reach[ka], kind_reach[kb])
+    return type_code, {
+        "reach": reach.ravel(),
+        "prior": pair_prior.ravel(),
+        "alliance": alliance.ravel(),
+        "lift": lift.ravel(),
+        "kind_signal": np.log1p(lift).ravel(),
+    }
 
 
-def score(
+#: The weights calibration learns, in the order of the features of :func:`_features`.
+CALIBRATED = ("complementarity_weight", "structure_weight", "geography_weight", "kind_weight")
+
+
+def _features(
     context: Context, src: np.ndarray, tgt: np.ndarray, structure: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Drop forbidden pairs and compute every component of the score of the others.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unweighted signals of pairs: ``(features (P, 4), distance, within reach)``.
 
-    Returns arrays over the kept pairs: ``src``, ``tgt``, ``parts`` (``(P, len(SIGNALS))``
-    weighted components), ``score``, ``distance``, ``cross``, ``structure_raw``.
+    ``structure`` is the raw resource-allocation (or Adamic–Adar) value of each pair.
+    """
+    e = context.encoded
+    cfg = context.config
+    x, y, z = e.xyz[:, 0], e.xyz[:, 1], e.xyz[:, 2]
+    dx, dy, dz = x[src] - x[tgt], y[src] - y[tgt], z[src] - z[tgt]
+    chord = np.sqrt(dx * dx + dy * dy + dz * dz)
+    distance = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, chord / (2 * EARTH_RADIUS_KM)))
+    pair_type = context.type_code[src] * (3 * len(e.kind_list)) + context.type_code[tgt]
+    soft = cfg.distance_softening_km
+    features = np.column_stack(
+        (
+            np.log1p(_matches(context, src, tgt)),
+            np.log1p(structure / cfg.structure_scale),
+            np.log((context.reference_km + soft) / (distance + soft)),
+            context.pair_kind_signal[pair_type],
+        )
+    ).reshape(len(src), len(CALIBRATED))
+    return features, distance, distance <= context.pair_reach[pair_type]
+
+
+def calibrated_weights(context: Context) -> dict[str, float] | None:
+    """Learn the four component weights from the network itself; ``None`` if it is too small.
+
+    Self-supervised logistic regression: a seeded sample of ``calibration_sources``
+    organisations, their existing partners as positives and ``calibration_negatives``
+    uniformly drawn organisations each as (mostly) negatives, both restricted to pairs within
+    reach. The weights maximise the penalised log-likelihood of
+    ``P(link) = sigmoid(b + sum w_x · signal_x)`` with the configured weights as the prior
+    mean (``calibration_prior_strength · sum (w - w_config)^2``), bounded to
+    ``[0, calibration_max_weight]``: a signal may turn out useless in a network, never
+    harmful. Since the score is the same log-linear sum, the learned weights are the
+    log-odds each signal is worth there. The sample, and so the result, does not depend on
+    which sources a call refreshes.
     """
     e = context.encoded
     cfg = context.config
     n = e.n
-    keys = src * n + tgt
-    distance = haversine_km(e.lat[src], e.lon[src], e.lat[tgt], e.lon[tgt])
-    reach = np.maximum(e.reach[src], e.reach[tgt])
-    keep = (
-        (src != tgt)
-        & (distance <= reach)
-        & ~_isin_sorted(e.edge_keys, keys)
-        & ~_isin_sorted(context.rejected_keys, keys)
+    if n < 3 or e.adjacency.nnz // 2 < cfg.calibration_min_links:
+        return None
+    rng = np.random.default_rng(cfg.calibration_seed)
+    sample = np.sort(rng.choice(n, size=min(n, cfg.calibration_sources), replace=False))
+    drawn = rng.integers(n, size=len(sample) * cfg.calibration_negatives)
+    rows = e.adjacency[sample]
+    sample64 = sample.astype(np.int64)
+    positive = np.repeat(sample64, np.diff(rows.indptr)) * n + rows.indices.astype(np.int64)
+    keys = _sorted_unique(
+        np.concatenate((positive, np.repeat(sample64, cfg.calibration_negatives) * n + drawn))
     )
-    src, tgt, keys = src[keep], tgt[keep], keys[keep]
-    structure, distance, reach = structure[keep], distance[keep], reach[keep]
+    src, tgt = np.divmod(keys, n)
+    keys, src, tgt = keys[src != tgt], src[src != tgt], tgt[src != tgt]
+    label = _mark(keys, positive)
+    two_hop = rows @ context.propagation
+    two_hop.sort_indices()
+    hop_keys = np.repeat(sample64, np.diff(two_hop.indptr)) * n + two_hop.indices.astype(np.int64)
+    structure = np.zeros(len(keys))
+    if len(hop_keys):
+        pos = np.minimum(np.searchsorted(hop_keys, keys), len(hop_keys) - 1)
+        found = hop_keys[pos] == keys
+        structure[found] = two_hop.data[pos[found]]
+    features, _distance, within = _features(context, src, tgt, structure)
+    features, label = features[within], label[within].astype(float)
+    if label.sum() < cfg.calibration_min_links / 10 or label.sum() == len(label):
+        return None
+    prior = np.array([getattr(cfg, name) for name in CALIBRATED], dtype=float)
+    design = np.column_stack((features, np.ones(len(features))))
+    strength = cfg.calibration_prior_strength
 
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = design @ w
+        # log(1 + e^z) - y z, computed stably; its gradient is (sigmoid(z) - y) x
+        value = float(np.sum(np.logaddexp(0.0, z) - label * z))
+        gradient = design.T @ (0.5 * (1.0 + np.tanh(0.5 * z)) - label)
+        value += strength * float(np.sum((w[:-1] - prior) ** 2))
+        gradient[:-1] += 2 * strength * (w[:-1] - prior)
+        return value, gradient
+
+    bounds = [(0.0, cfg.calibration_max_weight)] * len(CALIBRATED) + [(None, None)]
+    result = minimize(loss, np.r_[prior, 0.0], jac=True, method="L-BFGS-B", bounds=bounds)
+    if not np.all(np.isfinite(result.x)):
+        return None
+    return {name: round(float(w), 4) for name, w in zip(CALIBRATED, result.x, strict=False)}
+
+
+# --------------------------------------------------------------------------------------------
+# One chunk of sources
+
+
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """Sorted unique values by a plain sort (``np.unique`` hashes, slower on int64 keys)."""
+    keys = np.sort(keys)
+    first = np.empty(len(keys), dtype=bool)
+    if len(keys):
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    return keys[first]
+
+
+def _merge_unique(
+    hop_keys: np.ndarray, hop_values: np.ndarray, other_keys: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique keys of both arrays, with the 2-hop value (0 for the others)."""
+    keys = np.concatenate((hop_keys, other_keys))
+    values = np.concatenate((hop_values, np.zeros(len(other_keys))))
+    order = np.argsort(keys, kind="stable")  # 2-hop entries first among equal keys
+    keys = keys[order]
+    first = np.empty(len(keys), dtype=bool)
+    if len(keys):
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    return keys[first], values[order[first]]
+
+
+def _mark(sorted_keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Boolean mask over ``sorted_keys``: which of them are in ``wanted``."""
+    mask = np.zeros(len(sorted_keys), dtype=bool)
+    if len(sorted_keys) and len(wanted):
+        pos = np.searchsorted(sorted_keys, wanted)
+        inside = pos < len(sorted_keys)
+        pos = pos[inside]
+        mask[pos[sorted_keys[pos] == wanted[inside]]] = True
+    return mask
+
+
+def _chunk_keys(sorted_keys: np.ndarray, n: int, in_chunk: np.ndarray) -> np.ndarray:
+    if len(sorted_keys) == 0:
+        return sorted_keys
+    return sorted_keys[in_chunk[sorted_keys // n]]
+
+
+def candidates(context: Context, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate pairs of ``sources`` as sorted unique keys ``i * n + j`` and structure part.
+
+    The union of the 2-hop neighbours (whose structure value is the weighted count of common
+    partners, their row of ``A · W · A``; the part is ``w · log(1 + v / scale)``), the kd-tree candidates and the feedback pairs. ``sources``
+    is a sorted run of the sources the context was built for. A pair's value depends only on
+    the pair, never on which other sources are in the chunk.
+    """
+    encoded = context.encoded
+    n = encoded.n
+    two_hop = encoded.adjacency[sources] @ context.propagation
+    two_hop.sort_indices()
+    rows = np.repeat(sources.astype(np.int64), np.diff(two_hop.indptr))
+    hop_keys = rows * n + two_hop.indices.astype(np.int64)
+    in_chunk = np.zeros(n, dtype=bool)
+    in_chunk[sources] = True
+    low, high = np.searchsorted(
+        context.spatial_keys, [int(sources[0]) * n, (int(sources[-1]) + 1) * n]
+    )
+    other_keys = np.concatenate(
+        (context.spatial_keys[low:high], _chunk_keys(context.feedback_keys, n, in_chunk))
+    )
+    cfg = context.config
+    parts = cfg.structure_weight * np.log1p(two_hop.data / cfg.structure_scale)
+    keys, values = _merge_unique(hop_keys, parts, np.sort(other_keys))
+    return keys, values, in_chunk
+
+
+def _matches(context: Context, src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
+    """Per pair, needs met both ways plus ``placement_gap_share`` per implied need met.
+
+    With at most 32 tags, needs and implied needs share one 64-bit word (implied in the high
+    half) and offers are doubled to match, so a pair costs four gathers instead of eight.
+    """
+    e = context.encoded
+    share = context.config.placement_gap_share
+    if context.packed_needs is not None:
+        needs, offers = context.packed_needs, context.packed_offers
+        x = needs[src] & offers[tgt]
+        y = needs[tgt] & offers[src]
+        low = np.uint64(0xFFFFFFFF)
+        high = np.uint64(32)
+        explicit = popcount((x & low)[:, None]) + popcount((y & low)[:, None])
+        implied = popcount((x >> high)[:, None]) + popcount((y >> high)[:, None])
+        return explicit + share * implied
     explicit = popcount(e.needs[src] & e.offers[tgt]) + popcount(e.needs[tgt] & e.offers[src])
     implied = popcount(e.gaps[src] & e.offers[tgt]) + popcount(e.gaps[tgt] & e.offers[src])
-    matches = explicit + cfg.placement_gap_share * implied
-    complementarity = 1.0 - np.exp(-matches / cfg.complementarity_scale)
-    structure_signal = structure / (structure + cfg.structure_half_saturation)
-    geography = np.exp(-distance / (cfg.decay_share_of_reach * reach))
-    cross = (e.ags_code[src] != e.ags_code[tgt]) & (e.ags_code[src] >= 0) & (e.ags_code[tgt] >= 0)
-    kind = context.kinds[e.kind_code[src], e.kind_code[tgt]]
-    alliance = (e.school[src] & e.trainer[tgt] & ~e.school[tgt]) | (
-        e.school[tgt] & e.trainer[src] & ~e.school[src]
-    )
-    alliance &= cfg.training_alliance_compatibility > kind  # the rule, not the table, decides
-    kind = np.where(alliance, cfg.training_alliance_compatibility, kind)
-    if len(context.feedback_keys):
-        pos = np.minimum(
-            np.searchsorted(context.feedback_keys, keys), len(context.feedback_keys) - 1
-        )
-        found = context.feedback_keys[pos] == keys
-        feedback = np.where(found, context.feedback_values[pos], 0.0)
-    else:
-        feedback = np.zeros(len(keys))
+    return explicit + share * implied
 
+
+def score_chunk(context: Context, sources: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """Each source's ``k`` best admissible pairs with every component of their score.
+
+    Returns arrays over the kept pairs, ordered by source, score descending, target id:
+    ``src``, ``tgt``, ``score``, ``parts`` (``(P, len(SIGNALS))``), ``distance``, ``cross``,
+    ``alliance``, ``prior`` and ``lift`` (kind table and kind lift), ``feedback``.
+    """
+    e = context.encoded
+    cfg = context.config
+    n = e.n
+    sources = np.unique(sources)  # sorted, so that pairs (sorted by key) group by source
+    keys, structure, in_chunk = candidates(context, sources)
+    src, tgt = np.divmod(keys, n)
+
+    # Forbidden: self, existing, rejected. Their keys are few per chunk: mark them by search.
+    chunk_adj = e.adjacency[sources]
+    existing = np.repeat(sources.astype(np.int64), np.diff(chunk_adj.indptr)) * n + (
+        chunk_adj.indices.astype(np.int64)
+    )
+    forbidden = np.concatenate(
+        (
+            existing,
+            sources.astype(np.int64) * (n + 1),
+            _chunk_keys(context.rejected_keys, n, in_chunk),
+        )
+    )
+    admissible = ~_mark(keys, forbidden)
+
+    # Great-circle distance from the chord between the points on the sphere.
+    x, y, z = e.xyz[:, 0], e.xyz[:, 1], e.xyz[:, 2]
+    dx, dy, dz = x[src] - x[tgt], y[src] - y[tgt], z[src] - z[tgt]
+    chord = np.sqrt(dx * dx + dy * dy + dz * dz)
+    distance = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, chord / (2 * EARTH_RADIUS_KM)))
+    pair_type = context.type_code[src] * (3 * len(e.kind_list)) + context.type_code[tgt]
+    admissible &= distance <= context.pair_reach[pair_type]
+
+    complementarity = cfg.complementarity_weight * np.log1p(_matches(context, src, tgt))
+    structure_part = structure
+    soft = cfg.distance_softening_km
+    geography = cfg.geography_weight * np.log((context.reference_km + soft) / (distance + soft))
+    ags_src, ags_tgt = e.ags_code[src], e.ags_code[tgt]
+    cross = (ags_src != ags_tgt) & (ags_src >= 0) & (ags_tgt >= 0)
+    cross_part = cfg.cross_municipal_bonus * cross
+    kind = cfg.kind_weight * context.pair_kind_signal[pair_type]
+    feedback = np.zeros(len(keys))
+    if len(context.feedback_keys):
+        pos = np.searchsorted(context.feedback_keys, keys)
+        pos = np.minimum(pos, len(context.feedback_keys) - 1)
+        found = context.feedback_keys[pos] == keys
+        feedback[found] = context.feedback_values[pos[found]]
+    feedback_part = cfg.feedback_weight * feedback
+    # The same order as SIGNALS, so that the score is exactly the sum of the parts.
+    total = complementarity + structure_part + geography + cross_part + kind + feedback_part
+    # Drop what no list can hold: inadmissible pairs, scores <= min_score, and scores more
+    # than relative_cutoff below their source's best (the best of its list). Cutting here,
+    # before the top-k ordering, spares most of the sorting.
+    ranked = np.where(admissible & (total > cfg.min_score), total, -np.inf)
+    if math.isfinite(cfg.relative_cutoff) and len(ranked):
+        starts = np.flatnonzero(np.r_[True, src[1:] != src[:-1]])
+        best = np.maximum.reduceat(ranked, starts)
+        best = np.repeat(best, np.diff(np.r_[starts, len(src)]))
+        ranked[ranked < best - cfg.relative_cutoff] = -np.inf
+    chosen = _top_k(src, tgt, ranked, e.tie, k)
     parts = np.column_stack(
         (
-            cfg.complementarity_weight * complementarity,
-            cfg.structure_weight * structure_signal,
-            cfg.geography_weight * geography,
-            cfg.cross_municipal_bonus * cross,
-            cfg.kind_weight * kind,
-            cfg.feedback_weight * feedback,
+            complementarity[chosen],
+            structure_part[chosen],
+            geography[chosen],
+            cross_part[chosen],
+            kind[chosen],
+            feedback_part[chosen],
         )
-    ).reshape(len(keys), len(SIGNALS))
-    total = parts.sum(axis=1)
-    good = total > cfg.min_score
+    ).reshape(len(chosen), len(SIGNALS))
+    chosen_type = pair_type[chosen]
     return {
-        "src": src[good],
-        "tgt": tgt[good],
-        "parts": parts[good],
-        "score": total[good],
-        "distance": distance[good],
-        "cross": cross[good],
-        "structure_raw": structure[good],
-        "alliance": alliance[good],
-        "feedback": feedback[good],
+        "src": src[chosen],
+        "tgt": tgt[chosen],
+        "score": total[chosen],
+        "parts": parts,
+        "distance": distance[chosen],
+        "cross": cross[chosen],
+        "alliance": context.pair_alliance[chosen_type],
+        "prior": context.pair_prior[chosen_type],
+        "lift": context.pair_lift[chosen_type],
+        "feedback": feedback[chosen],
     }
 
 
-def top_k(context: Context, scored: dict[str, np.ndarray], k: int) -> np.ndarray:
-    """Positions of each source's ``k`` best pairs: score descending, ties by target id."""
-    src = scored["src"]
-    order = np.lexsort((context.encoded.tie[scored["tgt"]], -scored["score"], src))
-    ordered_src = src[order]
-    rank = np.arange(len(order)) - np.searchsorted(ordered_src, ordered_src, side="left")
-    return order[rank < k]
+def _top_k(
+    src: np.ndarray, tgt: np.ndarray, total: np.ndarray, tie: np.ndarray, k: int
+) -> np.ndarray:
+    """Positions of each source's ``k`` best finite scores: descending, ties by target id.
 
-
-def known_kind(kind: str) -> bool:
-    """Whether ``kind`` is one of the vocabulary's organisation kinds."""
-    return kind in ORGANISATION_KINDS
+    ``src`` is sorted. One ``argsort`` of the float key ``group · span - score`` orders the
+    pairs by source and roughly by score (scores closer than about ``1e-10`` may swap); the
+    ``k``-th score of each source found there, lowered by a margin far above that error,
+    keeps a superset of the exact top ``k``, which an exact ``lexsort`` orders.
+    """
+    valid = np.flatnonzero(np.isfinite(total))
+    if len(valid) == 0 or k == 0:
+        return np.zeros(0, dtype=np.int64)
+    src, tgt, total = src[valid], tgt[valid], total[valid]
+    boundary = np.r_[True, src[1:] != src[:-1]]
+    group = np.cumsum(boundary) - 1
+    starts = np.flatnonzero(boundary)
+    counts = np.diff(np.r_[starts, len(src)])
+    if counts.max() > k:
+        low, high = float(total.min()), float(total.max())
+        span = high - low + 1.0
+        rough = np.argsort(group * span + (high - total))
+        position = np.arange(len(src)) - starts[group[rough]]
+        kth = np.full(len(starts), -np.inf)
+        at_k = position == k - 1
+        kth[group[rough[at_k]]] = total[rough[at_k]]
+        margin = 1e-9 * span * len(starts)
+        candidates_ = np.flatnonzero(total >= kth[group] - margin)
+    else:
+        candidates_ = np.arange(len(src))
+    order = np.lexsort((tie[tgt[candidates_]], -total[candidates_], group[candidates_]))
+    picked = candidates_[order]
+    picked_group = group[picked]
+    first = np.searchsorted(picked_group, picked_group, side="left")
+    return valid[picked[(np.arange(len(picked)) - first) < k]]

@@ -8,6 +8,7 @@ __all__ = [
     "Reason",
     "Suggestion",
     "suggest",
+    "calibrate",
     "pair_fingerprint",
     "reason_text",
     "REASON_CODES",
@@ -19,10 +20,13 @@ __all__ = [
     "UnknownReasonError",
 ]
 
+import dataclasses
+import gc
 import hashlib
 import json
 import math
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from functools import cache
 from types import MappingProxyType
@@ -200,39 +204,62 @@ def _frozen(mapping: Mapping[Any, float]) -> Mapping[Any, float]:
 class SuggestionConfig:
     """Every weight, scale and table of :func:`suggest`, in one place.
 
-    The score of a pair is the sum of six weighted components, each a signal in [0, 1]
-    (feedback in [-1, 1]) times its weight:
+    The score is log-linear: a sum of weighted components, each the logarithm of a factor by
+    which the pair is more promising, so that a difference of 1 in score means the pair is
+    about ``e`` times as promising. All components are ``>= 0`` except feedback:
 
     ``score = complementarity_weight · C + structure_weight · S + geography_weight · G
     + cross_municipal_bonus · X + kind_weight · K + feedback_weight · F``
 
-    - ``C = 1 - exp(-m / complementarity_scale)``: ``m`` counts one side's needs met by the
-      other's offers, both ways, plus ``placement_gap_share`` for each *implied* need (see
-      below). ``C`` saturates: the third match adds less than the first.
-    - ``S = v / (v + structure_half_saturation)``: ``v`` is the resource-allocation index
-      ``sum 1/deg(z)`` over common partners ``z`` (or Adamic–Adar ``sum 1/log deg(z)`` with
-      ``structure_index="adamic_adar"``).
-    - ``G = exp(-d / (decay_share_of_reach · reach))`` for a distance ``d`` in km within the
-      pair's reach (the larger of the two kinds' ``reach_km``); pairs beyond it are never
+    - ``C = log(1 + m)``: ``m`` counts one side's needs met by the other's offers, both ways,
+      plus ``placement_gap_share`` for each *implied* need (see below).
+    - ``S = log(1 + v / structure_scale)``: ``v`` is the resource-allocation index
+      ``sum 1/deg(z)`` over the common partners ``z`` (Adamic–Adar ``sum 1/log deg(z)`` with
+      ``structure_index="adamic_adar"``); zero without a common partner.
+    - ``G = log((R + s) / (d + s))`` for the distance ``d`` in km, ``s`` =
+      ``distance_softening_km`` and ``R`` the largest reach: a power-law decay
+      ``(d + s)^-geography_weight``, zero at ``R``. A pair farther apart than its reach (the
+      larger of the two kinds' ``reach_km``; ``default_reach_km`` for other kinds) is never
       suggested.
-    - ``X = 1`` if the two lie in different (known) municipalities: inter-municipal
-      cooperation is the point, but the bonus stays small so it never outweighs a near fit.
-    - ``K``: the kind table, symmetric; ``unlisted_compatibility`` for two known kinds not in
-      it, ``unknown_kind_compatibility`` if a kind is not in the vocabulary. A nursing school
-      (``school_kinds``) and an organisation offering ``trainer_tag`` get at least
-      ``training_alliance_compatibility``.
-    - ``F``: the providers' feedback on the pair ("interested" +1 ... "not relevant" -1).
+    - ``X = 1`` if the two lie in different (known) municipalities. Inter-municipal
+      cooperation is the point, but links are mostly local, so the bonus is small: it decides
+      between near-equal candidates and never outweighs a clearly better local one.
+    - ``K = log(1 + L)``, ``L = (E + a · T) / (X_e + a)``: ``T`` is the kind table
+      (symmetric; ``unlisted_compatibility`` for two known kinds not in it,
+      ``unknown_kind_compatibility`` if a kind is not in the vocabulary; a nursing school of
+      ``school_kinds`` and an organisation offering ``trainer_tag`` get at least
+      ``training_alliance_compatibility``), ``E`` the observed links between the two kinds and
+      ``X_e`` the number expected if all pairs linked alike, ``a`` = ``kind_prior_strength``.
+      ``L`` is the lift of the kind pair in the network, with the table as prior: the table
+      decides while there is little data, the region's own mixing once there is much.
+    - ``F``: the providers' feedback on the pair in [-1, 1] ("interested" ... "not relevant").
 
     *Implied placement needs*: an organisation offering ``trainer_tag`` (it trains nurses) or
     of a ``school_kinds`` kind must place its trainees in every mandatory placement area
-    (``network.vocabulary.PLACEMENT_TAGS``, PflAPrV Anlage 7). Each such area it neither
-    offers nor lists as a need counts as an implied need, weighted ``placement_gap_share``.
+    (``network.vocabulary.PLACEMENT_TAGS``, PflAPrV Anlage 7). Each area it neither offers nor
+    lists as a need counts as an implied need, weighted ``placement_gap_share``.
 
     Candidates (never all pairs): the 2-hop neighbours; for each tag a source needs (explicitly
     or implied) its ``candidates_per_tag`` nearest organisations offering it, and for each tag
     it offers its nearest organisations needing it; its ``candidates_per_kind`` nearest of
-    every kind with compatibility ``>= kind_candidate_threshold``; its ``candidates_nearest``
-    nearest of any kind; and its feedback pairs. Pairs scoring ``<= min_score`` are dropped.
+    every *rare* kind (at most ``rare_kind_share`` of all organisations, e.g. hospitals,
+    schools) with table compatibility ``>= kind_candidate_threshold``; its
+    ``candidates_nearest`` nearest of any kind (which hold the frequent kinds); its feedback
+    pairs.
+
+    *Calibration* (``calibrate=True``): the four weights above are the prior; each call
+    re-estimates them from the network itself by a penalised logistic regression of its
+    existing links against random pairs within reach (see :func:`calibrate`), so that every
+    weight is the log-odds its signal is worth in this network. Networks with fewer than
+    ``calibration_min_links`` links keep the configured weights.
+
+    A list holds at most ``k`` pairs scoring ``> min_score``, and stops where the score falls
+    more than ``relative_cutoff`` below the list's best (``math.inf`` keeps all ``k``): a pair
+    ``e**3`` (20) times less likely than the best one is noise to the reader.
+
+    The prior weights were set by hand and checked on held-out links of four differently
+    generated networks (``benchmarks/suggestions_quality.py`` has two); results are flat
+    around them.
 
     Examples
     --------
@@ -248,18 +275,19 @@ class SuggestionConfig:
     network.matching.suggestions.InvalidSuggestionConfigError: geography_weight must be a finite number >= 0, not -1
     """
 
-    complementarity_weight: float = 1.0
-    complementarity_scale: float = 1.5
+    complementarity_weight: float = 0.5
     placement_gap_share: float = 0.5
     structure_weight: float = 1.0
     structure_index: str = "resource_allocation"
-    structure_half_saturation: float = 0.1
-    geography_weight: float = 1.0
-    decay_share_of_reach: float = 0.3
+    structure_scale: float = 0.02
+    geography_weight: float = 0.6
+    distance_softening_km: float = 1.0
     cross_municipal_bonus: float = 0.05
-    kind_weight: float = 0.5
-    feedback_weight: float = 1.0
+    kind_weight: float = 0.6
+    kind_prior_strength: float = 20.0
+    feedback_weight: float = 2.0
     min_score: float = 0.0
+    relative_cutoff: float = 3.0
     reach_km: Mapping[str, float] = field(default_factory=lambda: _frozen(_REACH_KM))
     default_reach_km: float = 35.0
     kind_compatibility: Mapping[tuple[str, str], float] = field(
@@ -270,25 +298,44 @@ class SuggestionConfig:
     training_alliance_compatibility: float = 1.0
     trainer_tag: str = "training:nursing"
     school_kinds: tuple[str, ...] = ("school",)
-    candidates_per_tag: int = 10
-    candidates_per_kind: int = 8
+    candidates_per_tag: int = 5
+    candidates_per_kind: int = 4
     candidates_nearest: int = 10
     kind_candidate_threshold: float = 0.5
-    chunk_size: int = 8192
+    rare_kind_share: float = 0.05
+    calibrate: bool = True
+    calibration_sources: int = 1000
+    calibration_negatives: int = 200
+    calibration_min_links: int = 200
+    calibration_prior_strength: float = 10.0
+    calibration_max_weight: float = 5.0
+    calibration_seed: int = 0
+    chunk_size: int = 4096
     common_partners_named: int = 3
 
     def __post_init__(self) -> None:
+        special = {
+            "reach_km",
+            "kind_compatibility",
+            "structure_index",
+            "trainer_tag",
+            "calibrate",
+        }
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in {"reach_km", "kind_compatibility", "structure_index", "trainer_tag"}:
-                continue
             if f.name == "school_kinds":
                 if isinstance(value, str) or not all(isinstance(k, str) for k in value):
                     raise InvalidSuggestionConfigError(
                         f"school_kinds must be a tuple of kinds, not {value!r}", field=f.name
                     )
-                continue
-            self._check_number(f.name, value)
+            elif f.name == "relative_cutoff":
+                if not isinstance(value, int | float) or not value >= 0:
+                    raise InvalidSuggestionConfigError(
+                        f"relative_cutoff must be >= 0 (math.inf: off), not {value!r}",
+                        field=f.name,
+                    )
+            elif f.name not in special:
+                self._check_number(f.name, value)
         if self.structure_index not in {"resource_allocation", "adamic_adar"}:
             raise InvalidSuggestionConfigError(
                 "structure_index must be 'resource_allocation' or 'adamic_adar', "
@@ -307,8 +354,7 @@ class SuggestionConfig:
                     field="kind_compatibility",
                 )
             a, b = pair
-            mirror = self.kind_compatibility.get((b, a), value)
-            if mirror != value:
+            if self.kind_compatibility.get((b, a), value) != value:
                 raise InvalidSuggestionConfigError(
                     f"kind_compatibility is not symmetric for {pair!r}", field="kind_compatibility"
                 )
@@ -316,21 +362,35 @@ class SuggestionConfig:
             "unlisted_compatibility",
             "unknown_kind_compatibility",
             "training_alliance_compatibility",
+            "placement_gap_share",
         ):
             if getattr(self, name) > 1:
                 raise InvalidSuggestionConfigError(f"{name} must be <= 1", field=name)
-        for name in ("complementarity_scale", "decay_share_of_reach", "default_reach_km"):
+        for name in (
+            "structure_scale",
+            "distance_softening_km",
+            "default_reach_km",
+            "kind_prior_strength",
+            "chunk_size",
+        ):
             if getattr(self, name) <= 0:
                 raise InvalidSuggestionConfigError(f"{name} must be > 0", field=name)
-        if self.structure_half_saturation <= 0:
-            raise InvalidSuggestionConfigError(
-                "structure_half_saturation must be > 0", field="structure_half_saturation"
-            )
-        if self.chunk_size < 1:
-            raise InvalidSuggestionConfigError("chunk_size must be >= 1", field="chunk_size")
+        for name in (
+            "candidates_per_tag",
+            "candidates_per_kind",
+            "candidates_nearest",
+            "chunk_size",
+            "common_partners_named",
+        ):
+            if not isinstance(getattr(self, name), int):
+                raise InvalidSuggestionConfigError(f"{name} must be an integer", field=name)
 
     def _check_number(self, name: str, value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise InvalidSuggestionConfigError(
                 f"{name} must be a finite number, not {value!r}", field=name
             )
@@ -343,8 +403,12 @@ class SuggestionConfig:
         """Reach in km of an organisation of ``kind`` (``default_reach_km`` if not listed)."""
         return float(self.reach_km.get(kind, self.default_reach_km))
 
+    def largest_reach_km(self) -> float:
+        """The largest reach of any kind: the distance at which geography reaches zero."""
+        return float(max([self.default_reach_km, *self.reach_km.values()]))
+
     def compatibility(self, kind_a: str, kind_b: str) -> float:
-        """How well two kinds fit together, from the symmetric table (0..1)."""
+        """How well two kinds fit together by the table (0..1), before the observed mixing."""
         table = self.kind_compatibility
         value = table.get((kind_a, kind_b), table.get((kind_b, kind_a)))
         if value is not None:
@@ -393,7 +457,9 @@ def _render_common(params: Mapping[str, Any], language: str) -> str:
     if more > 0:
         names.append(f"{more} more" if language == "en" else f"{more} weiteren")
     joined = _enumerate(names, language)
-    return f"both work with {joined}" if language == "en" else f"beide arbeiten mit {joined} zusammen"
+    return (
+        f"both work with {joined}" if language == "en" else f"beide arbeiten mit {joined} zusammen"
+    )
 
 
 def _render_distance(params: Mapping[str, Any], language: str) -> str:
@@ -406,15 +472,24 @@ def _render_distance(params: Mapping[str, Any], language: str) -> str:
 def _render_kind(params: Mapping[str, Any], language: str) -> str:
     a = label(ORGANISATION_KINDS, params["kind_a"], language)
     b = label(ORGANISATION_KINDS, params["kind_b"], language)
-    good = float(params.get("fit", 1.0)) >= _GOOD_FIT
+    lift = float(params.get("lift", 0.0))
+    good = float(params.get("fit", 0.0)) >= _GOOD_FIT
     if language == "en":
-        subject = f"two organisations of the kind {a}" if a == b else f"{a} and {b}"
+        subject = f"organisations of the kind {a}" if a == b else f"{a} and {b}"
+        if lift >= _OFTEN_LIFT:
+            times = _number(lift, language)
+            return f"{subject} work together {times} times as often as average in the network"
         return f"{subject} " + ("are a good fit" if good else "can work together")
-    subject = f"zwei Einrichtungen der Art {a}" if a == b else f"{a} und {b}"
+    subject = f"Einrichtungen der Art {a}" if a == b else f"{a} und {b}"
+    if lift >= _OFTEN_LIFT:
+        times = _number(lift, language)
+        return f"{subject} arbeiten im Netzwerk {times}-mal so oft zusammen wie im Durchschnitt"
     return f"{subject} " + ("passen fachlich gut zusammen" if good else "können zusammenarbeiten")
 
 
-#: From this kind compatibility on, a kind reason says "good fit" rather than "can work".
+#: Wording of kind reasons: from this observed lift on, the reason quotes it ("2,3-mal so
+#: oft"); else from this table compatibility on it says "good fit", below "can work together".
+_OFTEN_LIFT = 1.5
 _GOOD_FIT = 0.7
 
 
@@ -450,7 +525,9 @@ def _render_cross(params: Mapping[str, Any], language: str) -> str:
 def _render_alliance(params: Mapping[str, Any], language: str) -> str:
     if language == "en":
         return f"{params['school']} and {params['trainer']} can form a nursing training alliance"
-    return f"{params['school']} und {params['trainer']} können einen Ausbildungsverbund Pflege bilden"
+    return (
+        f"{params['school']} und {params['trainer']} können einen Ausbildungsverbund Pflege bilden"
+    )
 
 
 _RENDER = {
@@ -523,7 +600,7 @@ class Reason:
     """
 
     code: str
-    params: dict[str, Any]
+    params: dict[str, Any] = field(hash=False)
 
     def text(self, language: str = "de") -> str:
         """The reason in German (default) or English (``language="en"``)."""
@@ -560,10 +637,10 @@ class Suggestion:
     source: Hashable
     target: Hashable
     score: float
-    reasons: tuple[Reason, ...]
-    signals: dict[str, float]
-    distance_km: float
-    cross_municipal: bool
+    reasons: tuple[Reason, ...] = field(hash=False)
+    signals: dict[str, float] = field(hash=False)
+    distance_km: float = field()
+    cross_municipal: bool = field()
 
     def texts(self, language: str = "de") -> list[str]:
         """All reasons rendered in ``language``."""
@@ -588,8 +665,8 @@ class _Explained:
     """Class attribute standing in for ``reasons``/``signals`` until a suggestion is explained.
 
     A non-data descriptor: an instance that stores the field (every directly built
-    :class:`Suggestion`) shadows it; one built by :func:`suggest` without them carries
-    ``_pending = (explainer, row)`` and gets both fields computed and stored on first access.
+    :class:`Suggestion`) shadows it; one built by :func:`suggest` without them carries its
+    ``_explainer`` and ``_row`` and gets both fields computed and stored on first access.
     """
 
     def __init__(self, name: str) -> None:
@@ -599,9 +676,11 @@ class _Explained:
         if instance is None:
             return self
         state = instance.__dict__
-        explainer, row = state["_pending"]
-        state["reasons"], state["signals"] = explainer.explain(row)
-        del state["_pending"]
+        explainer = state.get("_explainer")
+        if explainer is not None:  # else another thread explained it meanwhile
+            state["reasons"], state["signals"] = explainer.explain(state["_row"])
+            state.pop("_explainer", None)
+            state.pop("_row", None)
         return state[self.name]
 
 
@@ -714,9 +793,14 @@ def suggest(
     ('kids', True)
     >>> for text in best.texts():
     ...     print(text)
+    14 km entfernt
     Pflegeschule Rheine bildet in der Pflege aus und braucht Praxiseinsatz Pädiatrie, Kinderarztpraxis Emsdetten bietet es an
-    13 km entfernt
+    Pflegeschule/Bildungsträger und Facharztpraxis können zusammenarbeiten
     verbindet Rheine und Emsdetten
+    >>> {name for name, part in best.signals.items() if part} == {r.signal for r in best.reasons}
+    True
+    >>> round(sum(best.signals.values()), 9) == round(best.score, 9)
+    True
     >>> [s.target for s in result["home"]]
     ['kids']
     >>> suggest(orgs, [], k=1, rejected=[("kids", "school")])["school"][0].target
@@ -724,16 +808,39 @@ def suggest(
     """
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 0:
         raise SuggestionError(f"k must be a non-negative integer, not {k!r}", k=k)
+    _check_config(config)
+    with _gc_paused():
+        return _suggest(organisations, collaborations, k, rejected, feedback, only, config)
+
+
+def _check_config(config: Any) -> None:
     if not isinstance(config, SuggestionConfig):
         raise InvalidSuggestionConfigError(
             f"config must be a SuggestionConfig, not {type(config).__name__}", field="config"
         )
+
+
+def _encode(
+    organisations: Iterable[Any], collaborations: Iterable[Any], config: SuggestionConfig
+) -> _sig.Encoded:
     try:
-        encoded = _sig.encode(organisations, collaborations, config)
+        return _sig.encode(organisations, collaborations, config)
     except _sig.EncodingError as err:
         if err.kind == "unknown":
             raise UnknownOrganisationError(err.message, **err.params) from err
         raise InvalidOrganisationError(err.message, **err.params) from err
+
+
+def _suggest(
+    organisations: Iterable[Any],
+    collaborations: Iterable[Any],
+    k: int,
+    rejected: Iterable[tuple[Hashable, Hashable]],
+    feedback: Mapping[tuple[Hashable, Hashable], float] | None,
+    only: Iterable[Hashable] | None,
+    config: SuggestionConfig,
+) -> dict[Hashable, list[Suggestion]]:
+    encoded = _encode(organisations, collaborations, config)
     n = encoded.n
     if only is None:
         sources = np.arange(n, dtype=np.int64)
@@ -744,15 +851,64 @@ def suggest(
         return result
     rejected_keys = _pair_keys(encoded, rejected)
     feedback_keys, feedback_values = _feedback(encoded, feedback)
-    context = _sig.build_context(encoded, config, rejected_keys, feedback_keys, feedback_values)
+    ordered = np.sort(sources)
+    context = _sig.build_context(
+        encoded, config, ordered, rejected_keys, feedback_keys, feedback_values
+    )
     builder = _Builder(encoded, config)
-    for start in range(0, len(sources), config.chunk_size):
-        chunk = sources[start : start + config.chunk_size]
-        src, tgt, structure = _sig.candidates(context, chunk)
-        scored = _sig.score(context, src, tgt, structure)
-        for suggestion in builder.build_all(scored, _sig.top_k(context, scored, k)):
-            result[suggestion.source].append(suggestion)
+    for start in range(0, len(ordered), config.chunk_size):
+        rows = _sig.score_chunk(context, ordered[start : start + config.chunk_size], k)
+        builder.build_all(rows, result)
     return result
+
+
+def calibrate(
+    organisations: Iterable[Any],
+    collaborations: Iterable[Any],
+    config: SuggestionConfig = DEFAULT_CONFIG,
+) -> SuggestionConfig:
+    """The weights :func:`suggest` would learn from this network, as a config.
+
+    A seeded sample of ``config.calibration_sources`` organisations gives positives (their
+    partners) and negatives (``calibration_negatives`` random organisations each), both
+    within reach; a logistic regression of link against the four unweighted signals
+    (complementarity, structure, geography, kind), penalised towards the configured weights
+    and bounded to ``[0, calibration_max_weight]``, gives the weights. Pass the result to
+    :func:`suggest` to skip the estimation (it has ``calibrate=False``), e.g. for
+    incremental refreshes between nightly full runs.
+
+    Parameters
+    ----------
+    organisations, collaborations
+        As for :func:`suggest`.
+    config : SuggestionConfig, optional (default=DEFAULT_CONFIG)
+        The prior weights and calibration settings.
+
+    Returns
+    -------
+    SuggestionConfig
+        ``config`` with the learned weights and ``calibrate=False``; with the configured
+        weights if the network has fewer than ``calibration_min_links`` links.
+
+    Examples
+    --------
+    >>> from network.synthetic import generate_network
+    >>> orgs, links = generate_network(600, seed=3)
+    >>> learned = calibrate(orgs, links)
+    >>> learned.calibrate, learned.structure_weight > 0
+    (False, True)
+    >>> calibrate(orgs[:3], []) == dataclasses.replace(DEFAULT_CONFIG, calibrate=False)
+    True
+    """
+    _check_config(config)
+    with _gc_paused():
+        encoded = _encode(organisations, collaborations, config)
+        empty = np.zeros(0, dtype=np.int64)
+        context = _sig.build_context(
+            encoded, dataclasses.replace(config, calibrate=False), empty, empty, empty, np.zeros(0)
+        )
+        weights = _sig.calibrated_weights(context)
+    return dataclasses.replace(config, calibrate=False, **(weights or {}))
 
 
 def pair_fingerprint(org_a: Any, org_b: Any) -> str:
@@ -895,12 +1051,15 @@ class _Builder:
         self.school = encoded.school.tolist()
         self.tag_cache: dict[int, list[str]] = {}
 
-    def build_all(self, scored: dict[str, np.ndarray], positions: np.ndarray) -> list[Suggestion]:
-        """The suggestions of the pairs at ``positions`` of ``scored``, in that order."""
-        explainer = _Explainer(self, {key: value[positions] for key, value in scored.items()})
+    def build_all(
+        self, rows: dict[str, np.ndarray], result: dict[Hashable, list[Suggestion]]
+    ) -> None:
+        """Put the suggestions of a chunk's kept pairs ``rows`` into ``result``, in order."""
+        explainer = _Explainer(self, rows)
         ids = self.e.ids
-        rows = explainer.rows
-        out = []
+        new, set_state, cls = _new_suggestion, _set_state, Suggestion
+        built = []
+        append = built.append
         for row, (i, j, score, distance, cross) in enumerate(
             zip(
                 rows["src"].tolist(),
@@ -911,8 +1070,8 @@ class _Builder:
                 strict=True,
             )
         ):
-            suggestion = _new_suggestion(Suggestion)
-            _set_state(
+            suggestion = new(cls)
+            set_state(
                 suggestion,
                 "__dict__",
                 {
@@ -921,11 +1080,16 @@ class _Builder:
                     "score": score,
                     "distance_km": distance,
                     "cross_municipal": cross,
-                    "_pending": (explainer, row),
+                    "_explainer": explainer,
+                    "_row": row,
                 },
             )
-            out.append(suggestion)
-        return out
+            append(suggestion)
+        src = rows["src"]
+        starts = np.flatnonzero(np.r_[True, src[1:] != src[:-1]]) if len(src) else src
+        bounds = np.r_[starts, len(src)].tolist()
+        for position, source in enumerate(src[starts].tolist()):
+            result[ids[source]] = built[bounds[position] : bounds[position + 1]]
 
     def neighbours_of(self, i: int) -> set[int]:
         found = self.neighbours.get(i)
@@ -1002,14 +1166,37 @@ class _Explainer:
                 params = {"school": names[school], "trainer": names[trainer]}
                 reasons.append((kd, 5, Reason("training_alliance", params)))
             else:
-                fit = round(kd / b.config.kind_weight, 3)
-                params = {"kind_a": e.kinds[i], "kind_b": e.kinds[j], "fit": fit}
+                params = {
+                    "kind_a": e.kinds[i],
+                    "kind_b": e.kinds[j],
+                    "fit": round(float(rows["prior"][row]), 3),
+                    "lift": round(float(rows["lift"][row]), 2),
+                }
                 reasons.append((kd, 5, Reason("kind_fit", params)))
         if f:
             value = float(rows["feedback"][row])
             reasons.append((f, 6, Reason("feedback", {"value": value})))
         reasons.sort(key=_reason_order)
         return tuple([r for _, _, r in reasons]), dict(zip(_sig.SIGNALS, parts, strict=True))
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector during one call of :func:`suggest`.
+
+    The call creates no reference cycles, but at 100,000 organisations it allocates millions
+    of small objects (a million suggestions, their lists, the encoded inputs), and each
+    allocation counts towards the collector's thresholds: its full passes over a heap that
+    holds the caller's organisations and collaborations would otherwise take most of the
+    time. The previous state is restored.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _reason_order(item: tuple[float, int, Reason]) -> tuple[float, int]:
