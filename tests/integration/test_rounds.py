@@ -56,15 +56,23 @@ def small_round(app, make_user, make_org):
     provider_p = make_user("provider", name="Paula Pflegeheim")
     provider_q = make_user("provider", name="Quirin Pflegedienst")
     outsider = make_user("provider", name="Otto Anderswo")
-    org_p = make_org(name="Pflegeheim am Teuto", kind="care_home", ags=TECKLENBURG, members=[provider_p])
-    org_q = make_org(name="Pflegedienst Lengerich", kind="ambulatory_care", ags=LENGERICH, members=[provider_q])
+    org_p = make_org(
+        name="Pflegeheim am Teuto", kind="care_home", ags=TECKLENBURG, members=[provider_p]
+    )
+    org_q = make_org(
+        name="Pflegedienst Lengerich", kind="ambulatory_care", ags=LENGERICH, members=[provider_q]
+    )
     make_org(name="Praxis Anderswo", members=[outsider])
     round_ = services.create_round(RoundData("Herbstrunde", "Pflichteinsätze"), coordinator)
     p = services.add_placement(
-        round_, PlacementData(org_p.id, 1, placement_tag="placement:longterm_inpatient"), coordinator
+        round_,
+        PlacementData(org_p.id, 1, placement_tag="placement:longterm_inpatient"),
+        coordinator,
     )
     q = services.add_placement(
-        round_, PlacementData(org_q.id, 1, name="Ambulant Lengerich", placement_tag="placement:ambulatory"), coordinator
+        round_,
+        PlacementData(org_q.id, 1, name="Ambulant Lengerich", placement_tag="placement:ambulatory"),
+        coordinator,
     )
     a = make_user("trainee", name="Anna Azubi")
     b = make_user("trainee", name="Ben Azubi")
@@ -100,7 +108,9 @@ def small_round(app, make_user, make_org):
 
 
 def assignments(round_id: int) -> dict[int, tuple[int | None, int | None]]:
-    rows = db.session.scalars(sa.select(RoundAssignment).where(RoundAssignment.round_id == round_id))
+    rows = db.session.scalars(
+        sa.select(RoundAssignment).where(RoundAssignment.round_id == round_id)
+    )
     return {r.user_id: (r.placement_id, r.trainee_rank) for r in rows}
 
 
@@ -135,7 +145,11 @@ def test_coordinator_creates_a_round_through_the_forms(app, client, login_as, ma
 
     response = client.post(
         "/vergaberunden/neu",
-        data={"name": "Frühjahrsrunde 2027", "description": "Pädiatrie und ambulant", "ranking_deadline": "2027-03-01"},
+        data={
+            "name": "Frühjahrsrunde 2027",
+            "description": "Pädiatrie und ambulant",
+            "ranking_deadline": "2027-03-01",
+        },
     )
     assert response.status_code == 302
     round_ = db.session.scalar(sa.select(AllocationRound))
@@ -147,18 +161,30 @@ def test_coordinator_creates_a_round_through_the_forms(app, client, login_as, ma
     # A position of another organisation is refused at the field; input is kept.
     response = client.post(
         f"/vergaberunden/{round_.id}/einsatzorte",
-        data={"organisation_id": org.id, "position_id": foreign_position.id, "seats": 2, "name": "Mein Einsatz"},
+        data={
+            "organisation_id": org.id,
+            "position_id": foreign_position.id,
+            "seats": 2,
+            "name": "Mein Einsatz",
+        },
     )
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert "gehört nicht zu Seniorenhaus Lienen" in body and 'value="Mein Einsatz"' in body
-    response = client.post(f"/vergaberunden/{round_.id}/einsatzorte", data={"organisation_id": 0, "seats": 0})
+    response = client.post(
+        f"/vergaberunden/{round_.id}/einsatzorte", data={"organisation_id": 0, "seats": 0}
+    )
     assert response.status_code == 422
     assert "Bitte wählen Sie eine Organisation." in response.get_data(as_text=True)
 
     response = client.post(
         f"/vergaberunden/{round_.id}/einsatzorte",
-        data={"organisation_id": org.id, "seats": 2, "placement_tag": "placement:longterm_inpatient", "position_id": 0},
+        data={
+            "organisation_id": org.id,
+            "seats": 2,
+            "placement_tag": "placement:longterm_inpatient",
+            "position_id": 0,
+        },
     )
     assert response.status_code == 302
     # An organisation found by the search box (not in the default list) can be chosen too.
@@ -188,10 +214,16 @@ def test_coordinator_creates_a_round_through_the_forms(app, client, login_as, ma
         f"/vergaberunden/{round_.id}/teilnehmende?profession=pflegefachperson",
         data={"shown": [nurse.id], "action": "select_all"},
     )
-    assert response.status_code == 302 and "profession=pflegefachperson" in response.headers["Location"]
+    assert (
+        response.status_code == 302
+        and "profession=pflegefachperson" in response.headers["Location"]
+    )
     assert [t.user_id for t in db.session.scalars(sa.select(RoundTrainee))] == [nurse.id]
     # Saving a filtered list leaves the trainees it did not show alone.
-    client.post(f"/vergaberunden/{round_.id}/teilnehmende?q=Max", data={"shown": [mfa.id], "selected": [mfa.id]})
+    client.post(
+        f"/vergaberunden/{round_.id}/teilnehmende?q=Max",
+        data={"shown": [mfa.id], "selected": [mfa.id]},
+    )
     assert {t.user_id for t in db.session.scalars(sa.select(RoundTrainee))} == {nurse.id, mfa.id}
     client.post(f"/vergaberunden/{round_.id}/teilnehmende?q=Max", data={"shown": [mfa.id]})
     assert {t.user_id for t in db.session.scalars(sa.select(RoundTrainee))} == {nurse.id}
@@ -214,7 +246,9 @@ def test_coordinator_creates_a_round_through_the_forms(app, client, login_as, ma
 
 def test_index_shows_each_role_its_own_rounds(app, small_round, make_user):
     draft = services.create_round(RoundData("Geheimer Entwurf"), small_round.coordinator)
-    coordinator = client_for(app, small_round.coordinator).get("/vergaberunden/").get_data(as_text=True)
+    coordinator = (
+        client_for(app, small_round.coordinator).get("/vergaberunden/").get_data(as_text=True)
+    )
     assert "Herbstrunde" in coordinator and "Geheimer Entwurf" in coordinator
 
     trainee = client_for(app, small_round.a).get("/vergaberunden/").get_data(as_text=True)
@@ -223,12 +257,21 @@ def test_index_shows_each_role_its_own_rounds(app, small_round, make_user):
     assert "Herbstrunde" not in stranger and "an keiner Vergaberunde teil" in stranger
 
     provider = client_for(app, small_round.provider_p).get("/vergaberunden/").get_data(as_text=True)
-    assert "Herbstrunde" in provider and small_round.p.name in provider and "Ambulant Lengerich" not in provider
+    assert (
+        "Herbstrunde" in provider
+        and small_round.p.name in provider
+        and "Ambulant Lengerich" not in provider
+    )
     outsider = client_for(app, small_round.outsider).get("/vergaberunden/").get_data(as_text=True)
     assert "Herbstrunde" not in outsider
     # The coordinator's pages are not for trainees and providers.
     assert client_for(app, small_round.a).get(f"/vergaberunden/{draft.id}").status_code == 403
-    assert client_for(app, small_round.provider_p).get(f"/vergaberunden/{small_round.round.id}").status_code == 403
+    assert (
+        client_for(app, small_round.provider_p)
+        .get(f"/vergaberunden/{small_round.round.id}")
+        .status_code
+        == 403
+    )
 
 
 # --------------------------------------------------------------------------- rankings
@@ -243,37 +286,57 @@ def test_trainee_ranks_only_rounds_they_take_part_in(app, small_round, make_user
     body = page.get_data(as_text=True)
     assert "Ambulant Lengerich" in body and "Weitere Einsatzorte dieser Runde" in body
 
-    response = client.post(url, data={"order": [small_round.q.id, small_round.p.id], "action": "save"})
+    response = client.post(
+        url, data={"order": [small_round.q.id, small_round.p.id], "action": "save"}
+    )
     assert response.status_code == 302
     stored = db.session.scalars(
-        sa.select(TraineeRanking).where(TraineeRanking.user_id == a.id).order_by(TraineeRanking.rank)
+        sa.select(TraineeRanking)
+        .where(TraineeRanking.user_id == a.id)
+        .order_by(TraineeRanking.rank)
     ).all()
-    assert [(t.placement_id, t.rank) for t in stored] == [(small_round.q.id, 1), (small_round.p.id, 2)]
+    assert [(t.placement_id, t.rank) for t in stored] == [
+        (small_round.q.id, 1),
+        (small_round.p.id, 2),
+    ]
     assert actions(r.id)[-1] == "rounds.trainee_ranking_saved"
 
     # Someone who does not take part may neither look nor rank.
     outsider = client_for(app, small_round.stranger)
     assert outsider.get(url).status_code == 403
-    assert outsider.post(url, data={"order": [small_round.p.id], "action": "save"}).status_code == 403
-    assert db.session.scalar(
-        sa.select(sa.func.count()).select_from(TraineeRanking).where(TraineeRanking.user_id == small_round.stranger.id)
-    ) == 0
+    assert (
+        outsider.post(url, data={"order": [small_round.p.id], "action": "save"}).status_code == 403
+    )
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(TraineeRanking)
+            .where(TraineeRanking.user_id == small_round.stranger.id)
+        )
+        == 0
+    )
 
     # A placement of another round, a repeat and rubbish get clear German messages (422).
     other_round = services.create_round(RoundData("Andere Runde"), small_round.coordinator)
     other_org = make_org(name="Anderes Heim", kind="care_home")
-    foreign = services.add_placement(other_round, PlacementData(other_org.id, 1), small_round.coordinator)
+    foreign = services.add_placement(
+        other_round, PlacementData(other_org.id, 1), small_round.coordinator
+    )
     response = client.post(url, data={"order": [small_round.p.id, foreign.id], "action": "save"})
     assert response.status_code == 422
     assert "kein Einsatzort dieser Runde" in response.get_data(as_text=True)
-    response = client.post(url, data={"order": [small_round.p.id, small_round.p.id], "action": "save"})
+    response = client.post(
+        url, data={"order": [small_round.p.id, small_round.p.id], "action": "save"}
+    )
     assert response.status_code == 422
     assert "steht mehrfach in der Rangfolge" in response.get_data(as_text=True)
     response = client.post(url, data={"order": ["drei"], "action": "save"})
     assert response.status_code == 422
     assert "ungültigen Eintrag" in response.get_data(as_text=True)
     stored = db.session.scalars(
-        sa.select(TraineeRanking.placement_id).where(TraineeRanking.user_id == a.id).order_by(TraineeRanking.rank)
+        sa.select(TraineeRanking.placement_id)
+        .where(TraineeRanking.user_id == a.id)
+        .order_by(TraineeRanking.rank)
     ).all()
     assert stored == [small_round.q.id, small_round.p.id]
 
@@ -283,7 +346,9 @@ def test_move_buttons_reorder_without_saving_and_htmx_gets_the_same_page(app, sm
     services.save_trainee_ranking(r, a, [p.id, q.id])
     client = client_for(app, a)
     url = f"/vergaberunden/{r.id}/meine-rangfolge"
-    response = client.post(url, data={"order": [p.id, q.id], "action": f"down:{p.id}"}, headers={"HX-Request": "true"})
+    response = client.post(
+        url, data={"order": [p.id, q.id], "action": f"down:{p.id}"}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     assert body.index(f'name="order" value="{q.id}"') < body.index(f'name="order" value="{p.id}"')
@@ -294,7 +359,9 @@ def test_move_buttons_reorder_without_saving_and_htmx_gets_the_same_page(app, sm
     assert f'name="order" value="{q.id}"' not in body and f'value="add:{q.id}"' in body
     # Nothing was stored by the moves.
     assert db.session.scalars(
-        sa.select(TraineeRanking.placement_id).where(TraineeRanking.user_id == a.id).order_by(TraineeRanking.rank)
+        sa.select(TraineeRanking.placement_id)
+        .where(TraineeRanking.user_id == a.id)
+        .order_by(TraineeRanking.rank)
     ).all() == [p.id, q.id]
 
 
@@ -312,13 +379,20 @@ def test_provider_ranks_only_their_organisations_placements(app, small_round):
     assert "Vorschlag nach Passung" in body
 
     assert client_for(app, s.provider_q).get(url).status_code == 403
-    assert client_for(app, s.outsider).post(url, data={"order": [s.a.id], "action": "save"}).status_code == 403
+    assert (
+        client_for(app, s.outsider)
+        .post(url, data={"order": [s.a.id], "action": "save"})
+        .status_code
+        == 403
+    )
     assert client_for(app, s.a).get(url).status_code == 403  # a trainee is no provider
 
     response = client.post(url, data={"order": [s.b.id, s.a.id], "action": "save"})
     assert response.status_code == 302
     stored = db.session.scalars(
-        sa.select(PlacementRanking.user_id).where(PlacementRanking.placement_id == s.p.id).order_by(PlacementRanking.rank)
+        sa.select(PlacementRanking.user_id)
+        .where(PlacementRanking.placement_id == s.p.id)
+        .order_by(PlacementRanking.rank)
     ).all()
     assert stored == [s.b.id, s.a.id]
     # Someone who did not apply cannot be ranked.
@@ -327,7 +401,10 @@ def test_provider_ranks_only_their_organisations_placements(app, small_round):
     assert "nicht auf diesen Einsatzort beworben" in response.get_data(as_text=True)
     # "Use the proposal" fills the form without storing it.
     response = client.post(url, data={"order": [s.b.id, s.a.id], "action": "propose"})
-    assert response.status_code == 200 and "Vorschlag nach Passung ist eingesetzt" in response.get_data(as_text=True)
+    assert (
+        response.status_code == 200
+        and "Vorschlag nach Passung ist eingesetzt" in response.get_data(as_text=True)
+    )
     assert actions(s.round.id).count("rounds.placement_ranking_saved") == 1
 
 
@@ -338,9 +415,15 @@ def test_proposal_orders_consenting_applicants_by_match_score(app, small_round):
     # Q is in Lengerich: B lives there, A in Tecklenburg (about 6 km away), C gave no consent.
     db.session.add_all(
         [
-            TraineeProfile(user_id=s.a.id, home_ags=TECKLENBURG, max_distance_km=30, visible_to_providers=True),
-            TraineeProfile(user_id=s.b.id, home_ags=LENGERICH, max_distance_km=30, visible_to_providers=True),
-            TraineeProfile(user_id=s.c.id, home_ags=LENGERICH, max_distance_km=30, visible_to_providers=False),
+            TraineeProfile(
+                user_id=s.a.id, home_ags=TECKLENBURG, max_distance_km=30, visible_to_providers=True
+            ),
+            TraineeProfile(
+                user_id=s.b.id, home_ags=LENGERICH, max_distance_km=30, visible_to_providers=True
+            ),
+            TraineeProfile(
+                user_id=s.c.id, home_ags=LENGERICH, max_distance_km=30, visible_to_providers=False
+            ),
         ]
     )
     db.session.commit()
@@ -358,10 +441,16 @@ def test_run_stores_the_stable_result_with_statistics(app, small_round):
     s.rank_all()
     client = client_for(app, s.coordinator)
     response = client.post(f"/vergaberunden/{s.round.id}/zuteilen")
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/vergaberunden/{s.round.id}/ergebnis")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        f"/vergaberunden/{s.round.id}/ergebnis"
+    )
     db.session.refresh(s.round)
     assert s.round.status == "matched" and s.round.matched_at is not None
-    assert assignments(s.round.id) == {s.a.id: (s.q.id, 2), s.b.id: (s.p.id, 1), s.c.id: (None, None)}
+    assert assignments(s.round.id) == {
+        s.a.id: (s.q.id, 2),
+        s.b.id: (s.p.id, 1),
+        s.c.id: (None, None),
+    }
     stats = s.round.statistics
     assert stats["matched"] == 2 and stats["trainees"] == 3 and stats["unfilled_seats"] == 0
     assert stats["rank_distribution"] == [[1, 1], [2, 1]]
@@ -374,7 +463,9 @@ def test_run_stores_the_stable_result_with_statistics(app, small_round):
     assert 'id="rank-chart-data"' in body and "chart.umd.min.js" in body
     assert "Ergebnis veröffentlichen" in body
     # Trainees see nothing of the result before publication.
-    assert "Ihr Einsatzort" not in client_for(app, s.a).get(f"/vergaberunden/{s.round.id}/meine-rangfolge").get_data(as_text=True)
+    assert "Ihr Einsatzort" not in client_for(app, s.a).get(
+        f"/vergaberunden/{s.round.id}/meine-rangfolge"
+    ).get_data(as_text=True)
 
 
 def test_rerun_before_publishing_gives_the_same_result(app, small_round):
@@ -396,7 +487,11 @@ def test_rerun_before_publishing_gives_the_same_result(app, small_round):
     assert locked.status_code == 409 and "geschlossen" in locked.get_data(as_text=True)
     assert client.post(f"/vergaberunden/{s.round.id}/oeffnen").status_code == 302
     db.session.refresh(s.round)
-    assert s.round.status == "ranking" and s.round.result_digest == "" and assignments(s.round.id) == {}
+    assert (
+        s.round.status == "ranking"
+        and s.round.result_digest == ""
+        and assignments(s.round.id) == {}
+    )
     services.save_trainee_ranking(s.round, s.c, [s.p.id, s.q.id])
     services.save_placement_ranking(s.round, s.p, [s.c.id, s.b.id, s.a.id], s.provider_p)
     second = services.run_match(s.round.id, actor_id=s.coordinator.id)
@@ -414,7 +509,11 @@ def test_missing_provider_rankings_are_filled_with_the_proposal(app, small_round
     services.open_round(s.round, s.coordinator)
     outcome = services.run_match(s.round.id, actor_id=s.coordinator.id)
     assert sorted(outcome.proposals_filled) == sorted([s.p.id, s.q.id])
-    assert assignments(s.round.id) == {s.a.id: (s.p.id, 1), s.b.id: (s.q.id, 1), s.c.id: (None, None)}
+    assert assignments(s.round.id) == {
+        s.a.id: (s.p.id, 1),
+        s.b.id: (s.q.id, 1),
+        s.c.id: (None, None),
+    }
     assert actions(s.round.id).count("rounds.placement_ranking_proposed") == 2
 
 
@@ -447,7 +546,9 @@ def test_big_rounds_run_as_a_background_job_with_progress(app, small_round):
 def test_invalid_input_of_the_algorithm_is_a_german_message_not_a_500(app, small_round):
     s = small_round
     s.rank_all()
-    db.session.execute(sa.update(RoundPlacement).where(RoundPlacement.id == s.q.id).values(seats=-1))
+    db.session.execute(
+        sa.update(RoundPlacement).where(RoundPlacement.id == s.q.id).values(seats=-1)
+    )
     db.session.commit()
     client = client_for(app, s.coordinator)
     response = client.post(f"/vergaberunden/{s.round.id}/zuteilen", follow_redirects=True)
@@ -467,19 +568,33 @@ def mutation_requests(s):
     return [
         (s.coordinator, f"/vergaberunden/{r}/bearbeiten", {"name": "Neu"}),
         (s.coordinator, f"/vergaberunden/{r}/loeschen", {}),
-        (s.coordinator, f"/vergaberunden/{r}/einsatzorte", {"organisation_id": s.org_p.id, "seats": 3}),
+        (
+            s.coordinator,
+            f"/vergaberunden/{r}/einsatzorte",
+            {"organisation_id": s.org_p.id, "seats": 3},
+        ),
         (s.coordinator, f"/vergaberunden/{r}/einsatzorte/{s.p.id}/entfernen", {}),
         (s.coordinator, f"/vergaberunden/{r}/teilnehmende", {"shown": [s.a.id]}),
         (s.coordinator, f"/vergaberunden/{r}/oeffnen", {}),
         (s.coordinator, f"/vergaberunden/{r}/zuteilen", {}),
         (s.coordinator, f"/vergaberunden/{r}/veroeffentlichen", {}),
         (s.a, f"/vergaberunden/{r}/meine-rangfolge", {"order": [s.q.id], "action": "save"}),
-        (s.a, f"/vergaberunden/{r}/meine-rangfolge", {"order": [s.q.id, s.p.id], "action": f"up:{s.p.id}"}),
-        (s.provider_p, f"/vergaberunden/{r}/einsatzorte/{s.p.id}/rangfolge", {"order": [s.a.id], "action": "save"}),
+        (
+            s.a,
+            f"/vergaberunden/{r}/meine-rangfolge",
+            {"order": [s.q.id, s.p.id], "action": f"up:{s.p.id}"},
+        ),
+        (
+            s.provider_p,
+            f"/vergaberunden/{r}/einsatzorte/{s.p.id}/rangfolge",
+            {"order": [s.a.id], "action": "save"},
+        ),
     ]
 
 
-def test_publish_makes_the_round_immutable_and_mails_everyone(app, small_round, smtp_server, make_user):
+def test_publish_makes_the_round_immutable_and_mails_everyone(
+    app, small_round, smtp_server, make_user
+):
     s = small_round
     colleague = make_user("provider", email="kollegin@test.example.org", language="en")
     db.session.add(Membership(user_id=colleague.id, organisation_id=s.org_q.id, status="approved"))
@@ -500,7 +615,9 @@ def test_publish_makes_the_round_immutable_and_mails_everyone(app, small_round, 
     assert report.sent == 6
     [mail_a] = smtp_server.wait_for(s.a.email)
     assert "Herbstrunde" in mail_a["Subject"]
-    assert "Ihr Einsatzort: Ambulant Lengerich" in text_of(mail_a) and "2. Wunsch" in text_of(mail_a)
+    assert "Ihr Einsatzort: Ambulant Lengerich" in text_of(mail_a) and "2. Wunsch" in text_of(
+        mail_a
+    )
     [mail_b] = smtp_server.wait_for(s.b.email)
     assert "Pflegeheim am Teuto" in text_of(mail_b)
     [mail_c] = smtp_server.wait_for(s.c.email)
@@ -514,20 +631,34 @@ def test_publish_makes_the_round_immutable_and_mails_everyone(app, small_round, 
     assert not smtp_server.to(s.outsider.email) and not smtp_server.to(s.stranger.email)
 
     # Everyone sees their own result now.
-    mine = client_for(app, s.a).get(f"/vergaberunden/{s.round.id}/meine-rangfolge").get_data(as_text=True)
+    mine = (
+        client_for(app, s.a)
+        .get(f"/vergaberunden/{s.round.id}/meine-rangfolge")
+        .get_data(as_text=True)
+    )
     assert "Ihr Einsatzort: Ambulant Lengerich" in mine
-    listed = client_for(app, s.provider_p).get(f"/vergaberunden/{s.round.id}/einsatzorte/{s.p.id}/rangfolge")
+    listed = client_for(app, s.provider_p).get(
+        f"/vergaberunden/{s.round.id}/einsatzorte/{s.p.id}/rangfolge"
+    )
     assert "Ben Azubi" in listed.get_data(as_text=True)
 
     # Every mutation is refused with 409 and a clear message; nothing changes.
-    before = (assignments(s.round.id), len(actions(s.round.id)), db.session.scalar(sa.select(sa.func.count()).select_from(TraineeRanking)))
+    before = (
+        assignments(s.round.id),
+        len(actions(s.round.id)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(TraineeRanking)),
+    )
     for user, url, data in mutation_requests(s):
         response = client_for(app, user).post(url, data=data)
         assert response.status_code == 409, (url, response.status_code)
         assert "veröffentlicht" in response.get_data(as_text=True), url
     assert client.get(f"/vergaberunden/{s.round.id}/bearbeiten").status_code == 409
     db.session.expire_all()
-    after = (assignments(s.round.id), len(actions(s.round.id)), db.session.scalar(sa.select(sa.func.count()).select_from(TraineeRanking)))
+    after = (
+        assignments(s.round.id),
+        len(actions(s.round.id)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(TraineeRanking)),
+    )
     assert after == before
     assert db.session.get(AllocationRound, s.round.id).status == "published"
     # Publishing twice sends nothing twice.
@@ -541,7 +672,9 @@ def test_publish_refuses_when_rankings_changed_after_the_run(app, small_round):
     # A change slipped in behind the lock (e.g. a request that raced the run).
     db.session.execute(sa.delete(TraineeRanking).where(TraineeRanking.user_id == s.c.id))
     db.session.commit()
-    response = client_for(app, s.coordinator).post(f"/vergaberunden/{s.round.id}/veroeffentlichen", follow_redirects=True)
+    response = client_for(app, s.coordinator).post(
+        f"/vergaberunden/{s.round.id}/veroeffentlichen", follow_redirects=True
+    )
     assert "haben sich seit der Zuteilung geändert" in response.get_data(as_text=True)
     assert db.session.get(AllocationRound, s.round.id).status == "matched"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
@@ -554,7 +687,9 @@ def test_deadline_closes_trainee_rankings(app, small_round):
     client = client_for(app, s.a)
     page = client.get(f"/vergaberunden/{s.round.id}/meine-rangfolge")
     assert "Frist ist abgelaufen" in page.get_data(as_text=True)
-    response = client.post(f"/vergaberunden/{s.round.id}/meine-rangfolge", data={"order": [s.p.id], "action": "save"})
+    response = client.post(
+        f"/vergaberunden/{s.round.id}/meine-rangfolge", data={"order": [s.p.id], "action": "save"}
+    )
     assert response.status_code == 409 and "abgelaufen" in response.get_data(as_text=True)
 
 
@@ -565,7 +700,9 @@ def test_csv_export_and_print_view(app, small_round):
     s = small_round
     s.rank_all()
     client = client_for(app, s.coordinator)
-    assert client.get(f"/vergaberunden/{s.round.id}/ergebnis.csv").status_code == 409  # no result yet
+    assert (
+        client.get(f"/vergaberunden/{s.round.id}/ergebnis.csv").status_code == 409
+    )  # no result yet
     services.run_match(s.round.id, actor_id=s.coordinator.id)
     response = client.get(f"/vergaberunden/{s.round.id}/ergebnis.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
@@ -573,21 +710,40 @@ def test_csv_export_and_print_view(app, small_round):
     text = response.data.decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
-    assert rows[0] == ["Person", "E-Mail", "Einsatzort", "Organisation", "Gemeinde", "Einsatzart", "Wunschrang"]
+    assert rows[0] == [
+        "Person",
+        "E-Mail",
+        "Einsatzort",
+        "Organisation",
+        "Gemeinde",
+        "Einsatzart",
+        "Wunschrang",
+    ]
     by_name = {row[0]: row for row in rows[1:]}
-    assert by_name["Anna Azubi"][2:] == ["Ambulant Lengerich", "Pflegedienst Lengerich", "Lengerich", "Praxiseinsatz ambulante Pflege", "2"]
+    assert by_name["Anna Azubi"][2:] == [
+        "Ambulant Lengerich",
+        "Pflegedienst Lengerich",
+        "Lengerich",
+        "Praxiseinsatz ambulante Pflege",
+        "2",
+    ]
     assert by_name["Ben Azubi"][6] == "1"
     assert by_name["Cem Azubi"][2:] == ["kein Platz", "", "", "", ""]
 
     printed = client.get(f"/vergaberunden/{s.round.id}/ergebnis/druck")
     body = printed.get_data(as_text=True)
-    assert printed.status_code == 200 and "data-print" in body and "print-only" in body and "no-print" in body
+    assert (
+        printed.status_code == 200
+        and "data-print" in body
+        and "print-only" in body
+        and "no-print" in body
+    )
     assert "Anna Azubi" in body and "noch nicht veröffentlicht" in body
 
 
 def test_csv_cells_cannot_smuggle_formulas(app, small_round):
     s = small_round
-    s.a.name = "=HYPERLINK(\"http://example.org\")"
+    s.a.name = '=HYPERLINK("http://example.org")'
     db.session.commit()
     s.rank_all()
     services.run_match(s.round.id, actor_id=s.coordinator.id)
@@ -660,12 +816,19 @@ def test_demo_round_is_open_for_rankings_and_can_be_matched(app, make_user):
     summary = DemoSummary()
     steps = []
     demo.load(summary, 42, lambda step, done, total: steps.append((step, done, total)))
-    round_ = db.session.scalar(sa.select(AllocationRound).where(AllocationRound.name == demo.ROUND_NAME))
+    round_ = db.session.scalar(
+        sa.select(AllocationRound).where(AllocationRound.name == demo.ROUND_NAME)
+    )
     assert round_.status == "ranking" and len(round_.placements) == 4
     trainees = {t.user_id for t in round_.trainees}
     assert demo_trainee.id in trainees and len(trainees) == len(demo.TRAINEES) + 1
     assert all(
-        db.session.scalar(sa.select(sa.func.count()).select_from(TraineeRanking).where(TraineeRanking.user_id == t)) >= 2
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(TraineeRanking)
+            .where(TraineeRanking.user_id == t)
+        )
+        >= 2
         for t in trainees
     )
     assert all(o.synthetic for o in (p.organisation for p in round_.placements))
@@ -675,4 +838,7 @@ def test_demo_round_is_open_for_rankings_and_can_be_matched(app, make_user):
     outcome = services.run_match(round_.id)
     assert outcome.statistics["trainees"] == len(trainees) and outcome.statistics["matched"] >= 4
     assert services.verify_round(db.session.get(AllocationRound, round_.id)).ok
-    assert db.session.scalar(sa.select(User).where(User.email == demo.TRAINEES[0][0])).role == "trainee"
+    assert (
+        db.session.scalar(sa.select(User).where(User.email == demo.TRAINEES[0][0])).role
+        == "trainee"
+    )
