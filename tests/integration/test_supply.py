@@ -68,10 +68,10 @@ def test_index_shows_real_facts_and_keeps_pre_2019_figures_apart(client, facts):
     assert "Versorgung im Münsterland" in body
     pre = body.split('data-facts="pre_2019"')[1].split("</table>")[0]
     # The 2019-05 degrees (e.g. Greven 131.2) and Oelde's 1:1,671 figure are in the old-rules table …
-    assert "131.2" in pre and "Greven" in pre and "1,671" in pre
+    assert "131,2" in pre and "Greven" in pre and "1,671" in pre
     dated = body.split('data-facts="dated"')[1].split("</table>")[0]
     # … and not among the dated current ones.
-    assert "131.2" not in dated and "73.7" in dated
+    assert "131,2" not in dated and "73,7" in dated and "&gt;100" in body
     assert "nicht mit heutigen Werten vergleichbar" in body
     assert "azonline.de" in body  # every fact names its source
     # Published facts are per Mittelbereich and never coloured onto municipalities.
