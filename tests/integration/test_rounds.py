@@ -627,7 +627,8 @@ def test_publish_makes_the_round_immutable_and_mails_everyone(
     [mail_q] = smtp_server.wait_for(s.provider_q.email)
     assert "Anna Azubi" in text_of(mail_q) and s.a.email in text_of(mail_q)
     [mail_en] = smtp_server.wait_for("kollegin@test.example.org")
-    assert "Anna Azubi" in text_of(mail_en)
+    assert "Anna Azubi" in text_of(mail_en) and "These trainees were assigned" in text_of(mail_en)
+    assert mail_en["Subject"] == "Allocation of the placement round “Herbstrunde”"
     assert not smtp_server.to(s.outsider.email) and not smtp_server.to(s.stranger.email)
 
     # Everyone sees their own result now.
@@ -842,3 +843,11 @@ def test_demo_round_is_open_for_rankings_and_can_be_matched(app, make_user):
         db.session.scalar(sa.select(User).where(User.email == demo.TRAINEES[0][0])).role
         == "trainee"
     )
+
+
+def test_pages_speak_english_to_english_users(app, small_round):
+    s = small_round
+    s.a.language = "en"
+    db.session.commit()
+    body = client_for(app, s.a).get(f"/vergaberunden/{s.round.id}/meine-rangfolge").get_data(as_text=True)
+    assert "Your wish list" in body and "1 seat" in body and "Placement: home care" in body
