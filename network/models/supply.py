@@ -48,6 +48,8 @@ class PlanningFigure(db.Model):
     specialty: so.Mapped[str] = so.mapped_column(sa.String(60))
     physicians_fte: so.Mapped[float] = so.mapped_column(sa.Float)
     inhabitants: so.Mapped[int] = so.mapped_column(sa.Integer)
+    #: Inhabitants per physician of the planning guideline; ``None`` uses the specialty default.
+    ratio: so.Mapped[float | None] = so.mapped_column(sa.Float)
     as_of: so.Mapped[str] = so.mapped_column(sa.String(10))
     source: so.Mapped[str] = so.mapped_column(sa.String(400), default="")
     municipalities: so.Mapped[list] = so.mapped_column(TagList, default=list)
