@@ -373,7 +373,10 @@ def _adjacency(collaborations: Iterable[Any], index: dict[Hashable, int], n: int
             a, b = _endpoints(pair)
         except (TypeError, ValueError) as err:
             raise EncodingError(
-                "invalid_pair", f"collaboration {pair!r} is not a pair of ids", pair=repr(pair)
+                "invalid_pair",
+                f"collaboration {pair!r} is not a pair of ids",
+                id=repr(pair),
+                field="collaborations",
             ) from err
         try:
             i, j = index[a], index[b]
@@ -628,15 +631,16 @@ def calibrated_weights(context: Context) -> dict[str, float] | None:
     n = e.n
     if n < 3 or e.adjacency.nnz // 2 < cfg.calibration_min_links:
         return None
+    # Draw ranks in id order, not positions, so that the input order does not matter.
+    by_id = np.argsort(e.tie)
     rng = np.random.default_rng(cfg.calibration_seed)
-    sample = np.sort(rng.choice(n, size=min(n, cfg.calibration_sources), replace=False))
-    drawn = rng.integers(n, size=len(sample) * cfg.calibration_negatives)
-    rows = e.adjacency[sample]
-    sample64 = sample.astype(np.int64)
+    ranked = by_id[np.sort(rng.choice(n, size=min(n, cfg.calibration_sources), replace=False))]
+    drawn = by_id[rng.integers(n, size=len(ranked) * cfg.calibration_negatives)]
+    negative = np.repeat(ranked.astype(np.int64), cfg.calibration_negatives) * n + drawn
+    sample64 = np.sort(ranked).astype(np.int64)
+    rows = e.adjacency[sample64]
     positive = np.repeat(sample64, np.diff(rows.indptr)) * n + rows.indices.astype(np.int64)
-    keys = _sorted_unique(
-        np.concatenate((positive, np.repeat(sample64, cfg.calibration_negatives) * n + drawn))
-    )
+    keys = _sorted_unique(np.concatenate((positive, negative)))
     src, tgt = np.divmod(keys, n)
     keys, src, tgt = keys[src != tgt], src[src != tgt], tgt[src != tgt]
     label = _mark(keys, positive)
@@ -649,7 +653,10 @@ def calibrated_weights(context: Context) -> dict[str, float] | None:
         found = hop_keys[pos] == keys
         structure[found] = two_hop.data[pos[found]]
     features, _distance, within = _features(context, src, tgt, structure)
-    features, label = features[within], label[within].astype(float)
+    # Rows in id order: the optimiser then sees the same problem whatever the input order.
+    order = np.lexsort((e.tie[tgt], e.tie[src]))
+    order = order[within[order]]
+    features, label = features[order], label[order].astype(float)
     if label.sum() < cfg.calibration_min_links / 10 or label.sum() == len(label):
         return None
     prior = np.array([getattr(cfg, name) for name in CALIBRATED], dtype=float)
@@ -666,7 +673,14 @@ def calibrated_weights(context: Context) -> dict[str, float] | None:
         return value, gradient
 
     bounds = [(0.0, cfg.calibration_max_weight)] * len(CALIBRATED) + [(None, None)]
-    result = minimize(loss, np.r_[prior, 0.0], jac=True, method="L-BFGS-B", bounds=bounds)
+    result = minimize(
+        loss,
+        np.r_[prior, 0.0],
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"ftol": 1e-14, "gtol": 1e-8, "maxiter": 500},
+    )
     if not np.all(np.isfinite(result.x)):
         return None
     return {name: round(float(w), 4) for name, w in zip(CALIBRATED, result.x, strict=False)}

@@ -52,8 +52,16 @@ class SuggestionError(MatchingError):
         """The message in ``language`` (``"de"``, default, or ``"en"``)."""
         if language == "en":
             return self.message
-        values = {k: v if isinstance(v, str) else repr(v) for k, v in self.params.items()}
-        return self._de.format(message=self.message, **values)
+        values = _Params({k: v if isinstance(v, str) else repr(v) for k, v in self.params.items()})
+        values["message"] = self.message
+        return self._de.format_map(values)
+
+
+class _Params(dict):
+    """Parameters of a message template; a missing one shows as ``?``."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
 
 
 class InvalidOrganisationError(SuggestionError):
@@ -1122,14 +1130,17 @@ class _Explainer:
     def __init__(self, builder: _Builder, rows: dict[str, np.ndarray]) -> None:
         self.builder = builder
         self.rows = rows
+        self.lists: dict[str, list[Any]] | None = None
 
     def explain(self, row: int) -> tuple[tuple[Reason, ...], dict[str, float]]:
         b = self.builder
         e = b.e
-        rows = self.rows
-        i = int(rows["src"][row])
-        j = int(rows["tgt"][row])
-        parts = rows["parts"][row].tolist()
+        if self.lists is None:  # Python values of the whole chunk, once
+            self.lists = {key: value.tolist() for key, value in self.rows.items()}
+        rows = self.lists
+        i = rows["src"][row]
+        j = rows["tgt"][row]
+        parts = rows["parts"][row]
         names = e.names
         c, s, g, x, kd, f = parts
         reasons: list[tuple[float, int, Reason]] = []
@@ -1150,7 +1161,7 @@ class _Explainer:
                 (s, 2, Reason("common_partners", {"partners": shown, "count": len(common)}))
             )
         if g:
-            km = round(float(rows["distance"][row]), 1)
+            km = round(rows["distance"][row], 1)
             reasons.append((g, 3, Reason("distance", {"km": km})))
         if x:
             params = {
@@ -1169,12 +1180,12 @@ class _Explainer:
                 params = {
                     "kind_a": e.kinds[i],
                     "kind_b": e.kinds[j],
-                    "fit": round(float(rows["prior"][row]), 3),
-                    "lift": round(float(rows["lift"][row]), 2),
+                    "fit": round(rows["prior"][row], 3),
+                    "lift": round(rows["lift"][row], 2),
                 }
                 reasons.append((kd, 5, Reason("kind_fit", params)))
         if f:
-            value = float(rows["feedback"][row])
+            value = rows["feedback"][row]
             reasons.append((f, 6, Reason("feedback", {"value": value})))
         reasons.sort(key=_reason_order)
         return tuple([r for _, _, r in reasons]), dict(zip(_sig.SIGNALS, parts, strict=True))
