@@ -47,8 +47,6 @@ __all__ = [
     "supply_degree",
     "supply_status",
     "per_10000",
-    "encode_specialty",
-    "decode_specialty",
     "ratio_for",
     "group_of",
     "PLANNING_COLUMNS",
@@ -311,48 +309,22 @@ def per_10000(count: float, population: float) -> float | None:
     return count * 10_000.0 / population
 
 
-# The model has no ratio column: a ratio given with the figures travels in the stored specialty
-# code as "code:ratio" (e.g. "augenaerzte:20840"), which also keeps figures computed with
-# different ratios apart.
-def encode_specialty(code: str, ratio: float | None = None) -> str:
-    """The stored specialty: the code, plus ``:ratio`` when it differs from the default.
+def ratio_for(specialty: str, given: float | None = None) -> float | None:
+    """The ratio that applies to figures of ``specialty``: the one given with them, else the
+    specialty's general ratio (``None`` when it has none).
 
-    >>> encode_specialty("hausaerzte"), encode_specialty("hausaerzte", 1609)
-    ('hausaerzte', 'hausaerzte')
-    >>> encode_specialty("hausaerzte", 1581), encode_specialty("augenaerzte", 20840.5)
-    ('hausaerzte:1581', 'augenaerzte:20840.5')
+    >>> ratio_for("hausaerzte"), ratio_for("hausaerzte", 1581), ratio_for("augenaerzte")
+    (1609.0, 1581, None)
     """
-    default = SPECIALTY_RATIOS[code].ratio if code in SPECIALTY_RATIOS else None
-    if ratio is None or (default is not None and math.isclose(ratio, default)):
-        return code
-    return f"{code}:{ratio:g}"
-
-
-def decode_specialty(stored: str) -> tuple[str, float | None]:
-    """Split a stored specialty into its code and the ratio given with the figures.
-
-    >>> decode_specialty("augenaerzte:20840"), decode_specialty("hausaerzte")
-    (('augenaerzte', 20840.0), ('hausaerzte', None))
-    """
-    code, _, ratio = (stored or "").partition(":")
-    try:
-        return code, float(ratio) if ratio else None
-    except ValueError:
-        return code, None
-
-
-def ratio_for(stored: str) -> float | None:
-    """The ratio that applies to a stored specialty: the one given, else the default."""
-    code, given = decode_specialty(stored)
     if given is not None:
         return given
-    spec = SPECIALTY_RATIOS.get(code)
+    spec = SPECIALTY_RATIOS.get(specialty)
     return spec.ratio if spec else None
 
 
-def group_of(stored: str) -> str:
-    """``"gp"`` or ``"specialist"`` for a stored specialty (unknown codes count as specialists)."""
-    spec = SPECIALTY_RATIOS.get(decode_specialty(stored)[0])
+def group_of(specialty: str) -> str:
+    """``"gp"`` or ``"specialist"`` for a specialty code (unknown codes count as specialists)."""
+    spec = SPECIALTY_RATIOS.get(specialty)
     return spec.group if spec else "specialist"
 
 
@@ -478,13 +450,9 @@ class PlanningRow:
     ratio: float | None = None
 
     @property
-    def stored_specialty(self) -> str:
-        return encode_specialty(self.specialty, self.ratio)
-
-    @property
     def degree(self) -> float:
         return supply_degree(
-            self.physicians_fte, self.inhabitants, ratio_for(self.stored_specialty)
+            self.physicians_fte, self.inhabitants, ratio_for(self.specialty, self.ratio)
         )
 
 
@@ -628,7 +596,7 @@ def parse_planning_csv(text: str, known_ags: Collection[str]) -> PlanningParse:
         }
         row, row_problems = _check_row(line, values, known)
         if row is not None:
-            key = (row.planning_area.lower(), row.stored_specialty, row.as_of)
+            key = (row.planning_area.lower(), row.specialty, row.as_of)
             if key in seen:
                 row_problems.append(
                     RowProblem(line, "planning_area", "duplicate", {"first": seen[key]})
@@ -746,8 +714,8 @@ def latest_figures(
 ) -> dict[str, dict[str, Any]]:
     """For each AGS, the newest figure of ``specialty_code`` covering it, with its degree.
 
-    ``figures`` are mappings with the keys of :class:`PlanningRow` (``specialty`` as stored,
-    ``municipalities`` as the list of AGS). When two planning areas of the same date cover one
+    ``figures`` are mappings with the keys of :class:`PlanningRow` (``ratio`` the one given
+    with the figures or ``None``, ``municipalities`` as the list of AGS). When two planning areas of the same date cover one
     municipality, the lower degree is kept: the view must not hide a gap.
 
     Returns
@@ -757,14 +725,13 @@ def latest_figures(
     """
     best: dict[str, dict[str, Any]] = {}
     for figure in figures:
-        stored = figure["specialty"]
-        code, _ratio = decode_specialty(stored)
-        ratio = ratio_for(stored)
+        code = figure["specialty"]
+        ratio = ratio_for(code, figure.get("ratio"))
         if code != specialty_code or ratio is None:
             continue
         degree = supply_degree(figure["physicians_fte"], figure["inhabitants"], ratio)
         entry = dict(
-            figure, degree=degree, status=supply_status(degree, group_of(stored)), ratio=ratio
+            figure, degree=degree, status=supply_status(degree, group_of(code)), ratio=ratio
         )
         for ags in figure["municipalities"]:
             current = best.get(ags)

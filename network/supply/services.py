@@ -293,8 +293,8 @@ def planning_rows() -> list[dict[str, Any]]:
             PlanningFigure.planning_area, PlanningFigure.specialty, PlanningFigure.as_of
         )
     ):
-        code, _given = analysis.decode_specialty(figure.specialty)
-        ratio = analysis.ratio_for(figure.specialty)
+        code = figure.specialty
+        ratio = analysis.ratio_for(code, figure.ratio)
         degree = (
             analysis.supply_degree(figure.physicians_fte, figure.inhabitants, ratio)
             if ratio and figure.inhabitants > 0
@@ -308,7 +308,7 @@ def planning_rows() -> list[dict[str, Any]]:
                 "specialty": figure.specialty,
                 "specialty_code": code,
                 "specialty_label": spec.label(current_language()) if spec else code,
-                "group": analysis.group_of(figure.specialty),
+                "group": analysis.group_of(code),
                 "physicians_fte": figure.physicians_fte,
                 "inhabitants": figure.inhabitants,
                 "as_of": figure.as_of,
@@ -316,7 +316,7 @@ def planning_rows() -> list[dict[str, Any]]:
                 "municipalities": list(figure.municipalities),
                 "ratio": ratio,
                 "degree": degree,
-                "status": analysis.supply_status(degree, analysis.group_of(figure.specialty)),
+                "status": analysis.supply_status(degree, analysis.group_of(code)),
             }
         )
     return rows
@@ -610,8 +610,7 @@ def import_planning_figures(
 ) -> ImportReport:
     """Validate and store planning figures; good rows are kept even when others are refused.
 
-    A row with the same planning area, specialty (and ratio) and date as a stored one replaces
-    its values. Used by the upload page and by ``flask supply import-planning``.
+    A row with the same planning area, specialty and date as a stored one replaces its values. Used by the upload page and by ``flask supply import-planning``.
     """
     report = progress or (lambda step, done, total: None)
     known = set(db.session.scalars(sa.select(Municipality.ags)))
@@ -622,13 +621,14 @@ def import_planning_figures(
         existing = db.session.scalar(
             sa.select(PlanningFigure).where(
                 PlanningFigure.planning_area == row.planning_area,
-                PlanningFigure.specialty == row.stored_specialty,
+                PlanningFigure.specialty == row.specialty,
                 PlanningFigure.as_of == row.as_of,
             )
         )
         figure = existing or PlanningFigure(
-            planning_area=row.planning_area, specialty=row.stored_specialty, as_of=row.as_of
+            planning_area=row.planning_area, specialty=row.specialty, as_of=row.as_of
         )
+        figure.ratio = row.ratio
         figure.physicians_fte = row.physicians_fte
         figure.inhabitants = row.inhabitants
         figure.source = row.source

@@ -113,21 +113,19 @@ def test_per_10000():
     assert analysis.per_10000(3, 0) is None
 
 
-class TestSpecialtyEncoding:
-    def test_default_ratio_is_not_stored(self):
-        assert analysis.encode_specialty("hausaerzte", 1609) == "hausaerzte"
+class TestRatios:
+    def test_default_ratio_applies_without_a_given_one(self):
         assert analysis.ratio_for("hausaerzte") == 1609
+        assert analysis.ratio_for("hausaerzte", None) == 1609
 
     def test_given_ratio_wins(self):
-        stored = analysis.encode_specialty("hausaerzte", 1581)
-        assert stored == "hausaerzte:1581"
-        assert analysis.ratio_for(stored) == 1581
-        assert analysis.group_of(stored) == "gp"
+        assert analysis.ratio_for("hausaerzte", 1581) == 1581
+        assert analysis.group_of("hausaerzte") == "gp"
 
     def test_specialists_need_their_ratio(self):
         assert analysis.ratio_for("augenaerzte") is None
-        assert analysis.ratio_for("augenaerzte:20840") == 20840
-        assert analysis.group_of("augenaerzte:20840") == "specialist"
+        assert analysis.ratio_for("augenaerzte", 20840) == 20840
+        assert analysis.group_of("augenaerzte") == "specialist"
 
 
 class TestPlanningCsv:
