@@ -86,7 +86,6 @@ __all__ = [
     "check_mutable",
     "is_eligible",
     "can_rank_placement",
-    "can_view_round",
     "rounds_overview",
     "round_overview",
     "create_round",
@@ -136,6 +135,8 @@ STALE_JOB_AFTER = timedelta(hours=2)
 DEFAULT_PROFESSION = "pflegefachperson"
 CHOICE_LIMIT = 300
 TRAINEE_LIST_LIMIT = 400
+#: Trainees listed on a round's page (the counts cover everyone).
+OVERVIEW_TRAINEES = 100
 TIMEZONE = ZoneInfo("Europe/Berlin")
 
 STATUS_LABELS: dict[str, Any] = {
@@ -247,18 +248,6 @@ def can_rank_placement(user: Any, placement: RoundPlacement) -> bool:
     if getattr(user, "role", None) == "admin":
         return True
     return placement.organisation_id in _member_organisation_ids(user)
-
-
-def can_view_round(user: Any, round_: AllocationRound) -> bool:
-    """Coordinators see every round; others only rounds open to them and past the draft."""
-    if user.has_role("coordinator"):
-        return True
-    if round_.status == "draft":
-        return False
-    if user.role == "trainee":
-        return is_eligible(round_, user)
-    orgs = _member_organisation_ids(user)
-    return any(p.organisation_id in orgs for p in round_.placements)
 
 
 # --------------------------------------------------------------------------- overviews
@@ -419,6 +408,7 @@ class RoundOverview:
     trainees: list[TraineeRow]
     job: Job | None
     seats: int = 0
+    trainee_count: int = 0
     ranked_trainees: int = 0
     assignments: int = 0
 
@@ -498,13 +488,18 @@ def round_overview(round_: AllocationRound) -> RoundOverview:
             .group_by(TraineeRanking.user_id)
         ).all()
     )
+    eligible = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(RoundTrainee)
+        .where(RoundTrainee.round_id == round_.id)
+    )
     users = db.session.scalars(
         sa.select(User)
         .join(RoundTrainee, RoundTrainee.user_id == User.id)
         .where(RoundTrainee.round_id == round_.id)
         .order_by(User.name, User.id)
+        .limit(OVERVIEW_TRAINEES)
     ).all()
-    trainees = [TraineeRow(u, counts.get(u.id, 0)) for u in users]
     assignments = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(RoundAssignment)
@@ -513,10 +508,11 @@ def round_overview(round_: AllocationRound) -> RoundOverview:
     return RoundOverview(
         round_,
         placements,
-        trainees,
+        [TraineeRow(u, counts.get(u.id, 0)) for u in users],
         active_job(round_) or _latest_job(round_),
         seats=sum(p.seats for p in round_.placements),
-        ranked_trainees=sum(1 for t in trainees if t.ranked),
+        trainee_count=int(eligible or 0),
+        ranked_trainees=len(counts),
         assignments=assignments or 0,
     )
 
@@ -1604,9 +1600,24 @@ def _fill_missing_rankings(
     round_: AllocationRound, actor_id: int | None, report: Progress
 ) -> list[int]:
     """Store the proposed order for every placement with applicants but no provider ranking."""
-    applicants = _applicants_by_placement(round_.id)
-    ranked = _ranked_by_placement(round_.id)
-    missing = [p for p in round_.placements if applicants.get(p.id) and not ranked.get(p.id)]
+    unranked = set(
+        db.session.scalars(
+            sa.select(TraineeRanking.placement_id)
+            .distinct()
+            .join(
+                RoundTrainee,
+                sa.and_(
+                    RoundTrainee.round_id == TraineeRanking.round_id,
+                    RoundTrainee.user_id == TraineeRanking.user_id,
+                ),
+            )
+            .where(
+                TraineeRanking.round_id == round_.id,
+                ~sa.exists().where(PlacementRanking.placement_id == TraineeRanking.placement_id),
+            )
+        )
+    )
+    missing = [p for p in round_.placements if p.id in unranked]
     language = "de"
     filled = []
     for done, placement in enumerate(missing, start=1):
