@@ -14,10 +14,9 @@
 (function (window, document) {
   "use strict";
 
-  function focusFromEditor(root) {
-    const editor = root && root.id === "ranking-editor" ? root : document.getElementById("ranking-editor");
-    if (!editor) {
-      return;
+  function focusFromEditor(editor) {
+    if (!editor || editor.id !== "ranking-editor") {
+      return; // another swap (e.g. a job's progress) must not move the focus
     }
     const target = editor.dataset.focus ? document.getElementById(editor.dataset.focus) : null;
     if (target) {
