@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import minimize
 from scipy.spatial import cKDTree
 
 from network.vocabulary import PLACEMENT_TAGS, TAGS
@@ -109,6 +108,13 @@ else:  # pragma: no cover - numpy < 2.0
         """Number of set bits per row of a ``(P, W)`` uint64 array."""
         as_bytes = np.ascontiguousarray(words).view(np.uint8).reshape(len(words), -1)
         return _BYTE_BITS[as_bytes].sum(axis=1)
+
+
+def _bits(words: np.ndarray) -> np.ndarray:
+    """Set bits of each uint64 of a 1-D array."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(words)
+    return popcount(words[:, None])  # pragma: no cover - numpy < 2.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -437,6 +443,9 @@ class Context:
     pair_kind_signal: np.ndarray  # log(1 + lift)
     propagation: sp.csr_matrix  # diag(weights) @ A
     spatial_keys: np.ndarray  # sorted keys of the kd-tree candidates of all sources
+    x: np.ndarray  # contiguous coordinates in km (xyz columns), for fast gathers
+    y: np.ndarray
+    z: np.ndarray
     packed_needs: np.ndarray | None  # needs | implied << 32, if at most 32 tags
     packed_offers: np.ndarray | None  # offers | offers << 32
     reference_km: float  # the largest reach: geography is zero there
@@ -518,6 +527,9 @@ def build_context(
         packed_needs = encoded.needs[:, 0] | (encoded.gaps[:, 0] << shift)
         packed_offers = encoded.offers[:, 0] | (encoded.offers[:, 0] << shift)
     context = Context(
+        x=np.ascontiguousarray(encoded.xyz[:, 0]),
+        y=np.ascontiguousarray(encoded.xyz[:, 1]),
+        z=np.ascontiguousarray(encoded.xyz[:, 2]),
         packed_needs=packed_needs,
         packed_offers=packed_offers,
         encoded=encoded,
@@ -595,7 +607,7 @@ def _features(
     """
     e = context.encoded
     cfg = context.config
-    x, y, z = e.xyz[:, 0], e.xyz[:, 1], e.xyz[:, 2]
+    x, y, z = context.x, context.y, context.z
     dx, dy, dz = x[src] - x[tgt], y[src] - y[tgt], z[src] - z[tgt]
     chord = np.sqrt(dx * dx + dy * dy + dz * dz)
     distance = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, chord / (2 * EARTH_RADIUS_KM)))
@@ -661,29 +673,64 @@ def calibrated_weights(context: Context) -> dict[str, float] | None:
         return None
     prior = np.array([getattr(cfg, name) for name in CALIBRATED], dtype=float)
     design = np.column_stack((features, np.ones(len(features))))
-    strength = cfg.calibration_prior_strength
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        z = design @ w
-        # log(1 + e^z) - y z, computed stably; its gradient is (sigmoid(z) - y) x
-        value = float(np.sum(np.logaddexp(0.0, z) - label * z))
-        gradient = design.T @ (0.5 * (1.0 + np.tanh(0.5 * z)) - label)
-        value += strength * float(np.sum((w[:-1] - prior) ** 2))
-        gradient[:-1] += 2 * strength * (w[:-1] - prior)
-        return value, gradient
-
-    bounds = [(0.0, cfg.calibration_max_weight)] * len(CALIBRATED) + [(None, None)]
-    result = minimize(
-        loss,
-        np.r_[prior, 0.0],
-        jac=True,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={"ftol": 1e-14, "gtol": 1e-8, "maxiter": 500},
+    weights = _fit_logistic(
+        design, label, prior, cfg.calibration_prior_strength, cfg.calibration_max_weight
     )
-    if not np.all(np.isfinite(result.x)):
+    if weights is None:
         return None
-    return {name: round(float(w), 4) for name, w in zip(CALIBRATED, result.x, strict=False)}
+    return {name: round(float(w), 4) for name, w in zip(CALIBRATED, weights, strict=False)}
+
+
+def _fit_logistic(
+    design: np.ndarray, label: np.ndarray, prior: np.ndarray, strength: float, upper: float
+) -> np.ndarray | None:
+    """Penalised logistic regression by projected Newton steps; the last column is free.
+
+    Minimises ``sum log(1 + e^z) - y z + strength · |w - prior|^2`` over the weights
+    ``w`` in ``[0, upper]`` (an intercept, last, unbounded), ``z = design · (w, b)``. With
+    five parameters each step solves a 5x5 system; a weight at a bound whose gradient
+    points outwards stays there, and a step that does not lower the loss is halved.
+    """
+    k = len(prior)
+
+    def loss(w: np.ndarray) -> float:
+        z = design @ w
+        penalty = strength * float(np.sum((w[:k] - prior) ** 2))
+        return float(np.sum(np.logaddexp(0.0, z) - label * z)) + penalty
+
+    w = np.r_[prior, 0.0]
+    current = loss(w)
+    for _ in range(100):
+        z = design @ w
+        p = 0.5 * (1.0 + np.tanh(0.5 * z))
+        gradient = design.T @ (p - label)
+        gradient[:k] += 2 * strength * (w[:k] - prior)
+        hessian = (design * (p * (1.0 - p))[:, None]).T @ design
+        hessian[np.arange(k), np.arange(k)] += 2 * strength
+        stuck = np.r_[
+            ((w[:k] <= 0) & (gradient[:k] > 0)) | ((w[:k] >= upper) & (gradient[:k] < 0)), False
+        ]
+        free = ~stuck
+        step = np.zeros_like(w)
+        try:
+            step[free] = np.linalg.solve(
+                hessian[np.ix_(free, free)] + 1e-9 * np.eye(int(free.sum())), gradient[free]
+            )
+        except np.linalg.LinAlgError:
+            return None
+        scale = 1.0
+        while True:
+            trial = w - scale * step
+            trial[:k] = np.clip(trial[:k], 0.0, upper)
+            value = loss(trial)
+            if value <= current or scale < 1e-6:
+                break
+            scale /= 2
+        moved = float(np.max(np.abs(trial - w)))
+        w, current = trial, value
+        if moved < 1e-9:
+            break
+    return w if np.all(np.isfinite(w)) else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -698,21 +745,6 @@ def _sorted_unique(keys: np.ndarray) -> np.ndarray:
         first[0] = True
         np.not_equal(keys[1:], keys[:-1], out=first[1:])
     return keys[first]
-
-
-def _merge_unique(
-    hop_keys: np.ndarray, hop_values: np.ndarray, other_keys: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted unique keys of both arrays, with the 2-hop value (0 for the others)."""
-    keys = np.concatenate((hop_keys, other_keys))
-    values = np.concatenate((hop_values, np.zeros(len(other_keys))))
-    order = np.argsort(keys, kind="stable")  # 2-hop entries first among equal keys
-    keys = keys[order]
-    first = np.empty(len(keys), dtype=bool)
-    if len(keys):
-        first[0] = True
-        np.not_equal(keys[1:], keys[:-1], out=first[1:])
-    return keys[first], values[order[first]]
 
 
 def _mark(sorted_keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -736,28 +768,49 @@ def candidates(context: Context, sources: np.ndarray) -> tuple[np.ndarray, np.nd
     """Candidate pairs of ``sources`` as sorted unique keys ``i * n + j`` and structure part.
 
     The union of the 2-hop neighbours (whose structure value is the weighted count of common
-    partners, their row of ``A · W · A``; the part is ``w · log(1 + v / scale)``), the kd-tree candidates and the feedback pairs. ``sources``
-    is a sorted run of the sources the context was built for. A pair's value depends only on
-    the pair, never on which other sources are in the chunk.
+    partners, their row of ``A · W · A``; the part is ``w · log(1 + v / scale)``), the kd-tree
+    candidates and the feedback pairs. ``sources`` is a sorted run of the sources the context
+    was built for. A pair's values depend only on the pair, never on which other sources are
+    in the chunk.
     """
     encoded = context.encoded
+    cfg = context.config
     n = encoded.n
     two_hop = encoded.adjacency[sources] @ context.propagation
-    two_hop.sort_indices()
-    rows = np.repeat(sources.astype(np.int64), np.diff(two_hop.indptr))
-    hop_keys = rows * n + two_hop.indices.astype(np.int64)
+    two_hop.sort_indices()  # with sorted rows: the 2-hop keys come sorted
+    hop_rows = np.repeat(sources.astype(np.int64), np.diff(two_hop.indptr))
+    hop_keys = hop_rows * n + two_hop.indices.astype(np.int64)
+    hop_parts = cfg.structure_weight * np.log1p(two_hop.data / cfg.structure_scale)
     in_chunk = np.zeros(n, dtype=bool)
     in_chunk[sources] = True
     low, high = np.searchsorted(
         context.spatial_keys, [int(sources[0]) * n, (int(sources[-1]) + 1) * n]
     )
-    other_keys = np.concatenate(
+    others = np.concatenate(
         (context.spatial_keys[low:high], _chunk_keys(context.feedback_keys, n, in_chunk))
     )
-    cfg = context.config
-    parts = cfg.structure_weight * np.log1p(two_hop.data / cfg.structure_scale)
-    keys, values = _merge_unique(hop_keys, parts, np.sort(other_keys))
-    return keys, values, in_chunk
+    others = others[~_contained(others, hop_keys)]
+    # Sorted keys keep each source's targets in order, which the gathers below profit from.
+    keys = _sorted_unique(np.concatenate((hop_keys, others)))
+    parts = np.zeros(len(keys))
+    parts[_positions_found(keys, hop_keys)] = hop_parts
+    return keys, parts, in_chunk
+
+
+def _positions_found(sorted_keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Positions in ``sorted_keys`` of those ``wanted`` keys that occur there."""
+    if len(sorted_keys) == 0 or len(wanted) == 0:
+        return np.zeros(0, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(sorted_keys, wanted), len(sorted_keys) - 1)
+    return pos[sorted_keys[pos] == wanted]
+
+
+def _contained(keys: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Boolean mask over ``keys``: which of them are in ``sorted_set``."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_set, keys), len(sorted_set) - 1)
+    return sorted_set[pos] == keys
 
 
 def _matches(context: Context, src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
@@ -774,8 +827,8 @@ def _matches(context: Context, src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
         y = needs[tgt] & offers[src]
         low = np.uint64(0xFFFFFFFF)
         high = np.uint64(32)
-        explicit = popcount((x & low)[:, None]) + popcount((y & low)[:, None])
-        implied = popcount((x >> high)[:, None]) + popcount((y >> high)[:, None])
+        explicit = _bits(x & low) + _bits(y & low)
+        implied = _bits(x >> high) + _bits(y >> high)
         return explicit + share * implied
     explicit = popcount(e.needs[src] & e.offers[tgt]) + popcount(e.needs[tgt] & e.offers[src])
     implied = popcount(e.gaps[src] & e.offers[tgt]) + popcount(e.gaps[tgt] & e.offers[src])
@@ -792,7 +845,7 @@ def score_chunk(context: Context, sources: np.ndarray, k: int) -> dict[str, np.n
     e = context.encoded
     cfg = context.config
     n = e.n
-    sources = np.unique(sources)  # sorted, so that pairs (sorted by key) group by source
+    sources = np.unique(sources)  # sorted
     keys, structure, in_chunk = candidates(context, sources)
     src, tgt = np.divmod(keys, n)
 
@@ -801,17 +854,20 @@ def score_chunk(context: Context, sources: np.ndarray, k: int) -> dict[str, np.n
     existing = np.repeat(sources.astype(np.int64), np.diff(chunk_adj.indptr)) * n + (
         chunk_adj.indices.astype(np.int64)
     )
-    forbidden = np.concatenate(
-        (
-            existing,
-            sources.astype(np.int64) * (n + 1),
-            _chunk_keys(context.rejected_keys, n, in_chunk),
+    forbidden = np.sort(
+        np.concatenate(
+            (
+                existing,
+                sources.astype(np.int64) * (n + 1),
+                _chunk_keys(context.rejected_keys, n, in_chunk),
+            )
         )
     )
-    admissible = ~_mark(keys, forbidden)
+    admissible = np.ones(len(keys), dtype=bool)
+    admissible[_positions_found(keys, forbidden)] = False
 
     # Great-circle distance from the chord between the points on the sphere.
-    x, y, z = e.xyz[:, 0], e.xyz[:, 1], e.xyz[:, 2]
+    x, y, z = context.x, context.y, context.z
     dx, dy, dz = x[src] - x[tgt], y[src] - y[tgt], z[src] - z[tgt]
     chord = np.sqrt(dx * dx + dy * dy + dz * dz)
     distance = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, chord / (2 * EARTH_RADIUS_KM)))
