@@ -35,6 +35,9 @@ Networks:
   Bernoulli with probability ``∝ activity_i · activity_j · affinity · (1 + d/4 km)^-2.2 ·
   2^complementary_tags`` (a power law in distance, not an exponential), followed by triadic
   closure through random wedges where the two ends share a town or affinity.
+- ``network="block_model"``: also generated here: a spatial stochastic block model with kinds
+  (blocks of ~100 around their own centres, random kind affinity, Gaussian distance kernel,
+  ``1 + complementary tags``, no triadic closure); see :func:`block_model_network`.
 
 Each line: ``bench``, ``size``, ``network``, ``method``, ``seconds`` (mean per seed),
 ``peak_mb`` (max over seeds, in a forked child), ``precision_at_10``, ``recall_at_10``,
@@ -63,6 +66,7 @@ __all__ = [
     "SEEDS",
     "HIDDEN_SHARE",
     "latent_space_network",
+    "block_model_network",
     "split",
     "adamic_adar_top",
     "random_top",
@@ -144,12 +148,7 @@ def latent_space_network(
         * (1 + distance / 4.0) ** -2.2
         * 2.0**complementary
     )
-    base_edges = n * mean_degree / 2 * 0.75
-    scale = base_edges / weight.sum()
-    for _ in range(20):  # capped probabilities: rescale until the expected count fits
-        expected = np.minimum(1.0, scale * weight).sum()
-        scale *= base_edges / max(expected, 1e-9)
-    chosen = rng.random(len(weight)) < np.minimum(1.0, scale * weight)
+    chosen = rng.random(len(weight)) < _calibrated(weight, n * mean_degree / 2 * 0.75)
     edges = {(int(x), int(y)) for x, y in zip(a[chosen], b[chosen], strict=True)}
 
     # Triadic closure: random wedges close if the ends share a town or fit by kind.
@@ -185,6 +184,79 @@ def latent_space_network(
     return orgs, [(f"o{x}", f"o{y}") for x, y in sorted(edges)]
 
 
+def block_model_network(
+    n: int, seed: int, mean_degree: float = 8.0
+) -> tuple[list[Org], list[Edge]]:
+    """A differently generated network: a spatial stochastic block model with kinds.
+
+    Blocks of about 100 organisations each sit around their own centre in a 120 km square
+    (blocks are the municipalities); kinds are uniform over nine (one of them ``"other"``
+    without tags), tags are independent draws. A pair within the 200 nearest is linked with
+    probability ``∝ affinity(kinds) · (1 if same block else 0.1) · exp(-(d / 20 km)^2) ·
+    (1 + complementary tags)``, a Gaussian kernel in distance, with no triadic closure.
+    """
+    rng = np.random.default_rng(seed)
+    kinds = [
+        "hospital",
+        "gp_practice",
+        "specialist_practice",
+        "care_home",
+        "ambulatory_care",
+        "pharmacy",
+        "school",
+        "sme",
+        "other",
+    ]
+    kind_of = rng.integers(len(kinds), size=n)
+    blocks = max(2, n // 100)
+    block_of = rng.integers(blocks, size=n)
+    centre = rng.uniform(0, 120, size=(blocks, 2))
+    xy = centre[block_of] + rng.normal(0, 3.0, size=(n, 2))
+    tags = list(TAGS)
+    offers = rng.random((n, len(tags))) < 0.08
+    needs = (rng.random((n, len(tags))) < 0.08) & ~offers
+    offers[kind_of == kinds.index("other")] = False
+    needs[kind_of == kinds.index("other")] = False
+    affinity = rng.uniform(0.2, 1.0, size=(len(kinds), len(kinds)))
+    affinity = (affinity + affinity.T) / 2
+    _d, near = cKDTree(xy).query(xy, k=min(201, n))
+    a = np.repeat(np.arange(n), near.shape[1] - 1)
+    b = near[:, 1:].ravel()
+    a, b = a[a < b], b[a < b]
+    distance = np.linalg.norm(xy[a] - xy[b], axis=1)
+    complementary = (needs[a] & offers[b]).sum(axis=1) + (needs[b] & offers[a]).sum(axis=1)
+    weight = (
+        affinity[kind_of[a], kind_of[b]]
+        * np.where(block_of[a] == block_of[b], 1.0, 0.1)
+        * np.exp(-((distance / 20.0) ** 2))
+        * (1.0 + complementary)
+    )
+    chosen = rng.random(len(weight)) < _calibrated(weight, n * mean_degree / 2)
+    lat = 50.0 + (xy[:, 1] - 60) / 111.2
+    lon = 10.0 + (xy[:, 0] - 60) / (111.2 * math.cos(math.radians(50.0)))
+    orgs = [
+        {
+            "id": f"b{i}",
+            "kind": kinds[kind_of[i]],
+            "ags": f"B{block_of[i]:04d}",
+            "lat": float(lat[i]),
+            "lon": float(lon[i]),
+            "offers": {tags[t] for t in np.flatnonzero(offers[i])},
+            "needs": {tags[t] for t in np.flatnonzero(needs[i])},
+        }
+        for i in range(n)
+    ]
+    return orgs, [(f"b{x}", f"b{y}") for x, y in zip(a[chosen], b[chosen], strict=True)]
+
+
+def _calibrated(weight: np.ndarray, expected_links: float) -> np.ndarray:
+    """Link probabilities ``min(1, c · weight)`` with ``c`` such that they sum to the target."""
+    scale = expected_links / weight.sum()
+    for _ in range(20):  # capped probabilities: rescale until the expected count fits
+        scale *= expected_links / max(float(np.minimum(1.0, scale * weight).sum()), 1e-9)
+    return np.minimum(1.0, scale * weight)
+
+
 def _synthetic(n: int, seed: int) -> tuple[list[Any], list[Edge]]:
     orgs, collaborations = generate_network(n, seed=seed, mean_degree=8)
     return orgs, [(c.source, c.target) for c in collaborations]
@@ -193,6 +265,7 @@ def _synthetic(n: int, seed: int) -> tuple[list[Any], list[Edge]]:
 NETWORKS: dict[str, Callable[[int, int], tuple[list[Any], list[Edge]]]] = {
     "synthetic": _synthetic,
     "latent_space": latent_space_network,
+    "block_model": block_model_network,
 }
 
 

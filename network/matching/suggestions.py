@@ -717,8 +717,10 @@ def suggest(
     Each candidate pair is scored by complementarity of offers and needs (including the
     mandatory nursing placements a training provider lacks), link prediction on the
     collaboration graph (resource allocation over common partners), distance decay within the
-    pair's reach, a small bonus for connecting two municipalities, kind compatibility and the
-    providers' feedback; see :class:`SuggestionConfig` for the formula and every weight.
+    pair's reach, a small bonus for connecting two municipalities, kind compatibility (a
+    table, refined by how often the kinds work together in this network) and the providers'
+    feedback; see :class:`SuggestionConfig` for the formula, every weight and the
+    calibration of the weights on the network itself.
 
     Parameters
     ----------
@@ -763,26 +765,32 @@ def suggest(
 
     See Also
     --------
+    calibrate : The weights a call learns, for reuse in incremental refreshes.
     pair_fingerprint : Detect whether a rejected pair's offers or needs changed since.
     reason_text : Render a stored reason.
 
     Notes
     -----
-    Steps, all vectorised with numpy/scipy on integer indices, in chunks of sources:
+    Steps, vectorised with numpy/scipy on integer indices:
 
-    1. Encode organisations (tags as bit sets, kinds, coordinates on the sphere) and the
+    1. Encode the organisations (tags as bit sets, kinds, points on the sphere) and the
        symmetric adjacency ``A`` as a scipy CSR matrix.
-    2. For a chunk of sources, candidates are the nonzeros of ``A[chunk] · diag(1/deg) · A``
-       (2-hop neighbours, whose value is the resource-allocation index), the kd-tree probes of
-       :class:`SuggestionConfig` (one ``cKDTree`` per tag and side, per kind, and one over
-       all) and the feedback pairs.
-    3. Drop self, existing, rejected and out-of-reach pairs; compute the six components.
-    4. Keep each source's ``k`` best by ``lexsort`` (score descending, target id ascending).
-    5. Build reasons for the kept pairs only.
+    2. Build per-type lookup tables (reach, kind table, observed kind lift), the kd-tree
+       candidates of every source (``cKDTree`` per tag and side, per rare kind, one over all)
+       and, if ``config.calibrate``, learn the weights (:func:`calibrate`).
+    3. Per chunk of sources: the 2-hop candidates are the nonzeros of
+       ``A[chunk] · diag(1/deg) · A`` (their values the resource-allocation index), joined
+       with the kd-tree and feedback pairs; self, existing, rejected and out-of-reach pairs
+       are masked; the six components are computed for all pairs at once.
+    4. Pairs below their source's best minus ``relative_cutoff`` are dropped; each source's
+       ``k`` best are ordered exactly (score descending, then target id).
+    5. Only the kept pairs become :class:`Suggestion` objects; their reasons are built on
+       first access.
 
-    A pair's score depends on the pair and the whole network, never on the chunk, so ``only``
-    and a full run agree. Cost: ``O(n · c log n)`` for ``c`` candidates per source plus the
-    2-hop product ``O(sum_z deg(z)^2)``.
+    A pair's score depends on the pair and the whole network (the calibration sample is
+    drawn in id order), never on the chunk or on ``only``, so ``only`` and a full run agree.
+    Cost: ``O(sum_z deg(z)^2)`` for the 2-hop products plus ``O(c log c)`` for the ``c``
+    candidate pairs; the cyclic garbage collector is paused during the call.
 
     Examples
     --------
