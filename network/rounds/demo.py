@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from network.audit import record
 from network.extensions import db
 from network.models import (
     AllocationRound,
@@ -166,6 +167,8 @@ def load(summary: Any, seed: int, progress: Progress) -> None:
     )
     db.session.add(round_)
     db.session.flush()
+    actor_id = coordinator.id if coordinator else None
+    record("rounds.created", "allocation_round", round_.id, actor_id=actor_id, name=ROUND_NAME)
     placements = []
     for row in PLACEMENTS:
         org = _organisation(row, places, now)
@@ -178,6 +181,7 @@ def load(summary: Any, seed: int, progress: Progress) -> None:
         )
         db.session.add(placement)
         placements.append(placement)
+    record("rounds.opened", "allocation_round", round_.id, actor_id=actor_id)
     db.session.flush()
     progress("rounds", 1, 3)
 
@@ -196,6 +200,14 @@ def load(summary: Any, seed: int, progress: Progress) -> None:
                     round_id=round_.id, user_id=user.id, placement_id=placement.id, rank=rank
                 )
             )
+        record(
+            "rounds.trainee_ranking_saved",
+            "allocation_round",
+            round_.id,
+            actor_id=user.id,
+            trainee_id=user.id,
+            placements=[p.id for p in wanted],
+        )
     db.session.flush()
     progress("rounds", 2, 3)
 
@@ -219,6 +231,14 @@ def load(summary: Any, seed: int, progress: Progress) -> None:
         ]  # fmt: skip
         order, _items = _proposal(placement, applicants, "de")
         _store_placement_ranking(round_, placement, order, {u.id: u for u in applicants})
+        record(
+            "rounds.placement_ranking_saved",
+            "allocation_round",
+            round_.id,
+            actor_id=actor_id,
+            placement_id=placement.id,
+            trainees=order,
+        )
     db.session.commit()
     progress("rounds", 3, 3)
     summary.extra["Vergaberunden"] = (

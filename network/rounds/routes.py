@@ -537,7 +537,9 @@ def print_view(round_id: int):
     outcome = _result(round_)
     if outcome is None:
         return redirect(url_for("rounds.detail", round_id=round_.id))
-    return render_template("rounds/print.html", round=round_, result=outcome)
+    return render_template(
+        "rounds/print.html", round=round_, result=outcome, chart=outcome.chart(current_language())
+    )
 
 
 @bp.route("/<int:round_id>/ergebnis.csv")

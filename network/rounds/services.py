@@ -1277,6 +1277,9 @@ def _proposal(
         except scoring.ScoringInputError:
             ranked = []
         matches = {m.candidate_id: m for m in ranked}
+    # Without a position, profession, type and start are the same for everyone (or unknown):
+    # their reasons would only repeat themselves on every line.
+    ignored = () if placement.position_id else ("profession", "position_type", "start")
     items: dict[int, RankItem] = {}
     for user in applicants:
         profile = profiles.get(user.id)
@@ -1293,7 +1296,9 @@ def _proposal(
             subtitle=user.email,
             score=match.score if match is not None else None,
             distance_km=match.distance_km if match is not None else None,
-            reasons=match.texts(language) if match is not None else [],
+            reasons=[r.text(language) for r in match.reasons if r.component not in ignored]
+            if match is not None
+            else [],
             note=note,
         )
     scored = [uid for uid in matches if uid in items]
