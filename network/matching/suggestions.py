@@ -477,9 +477,15 @@ def _render_distance(params: Mapping[str, Any], language: str) -> str:
     return f"{_number(km, language)} km " + ("apart" if language == "en" else "entfernt")
 
 
+def _kind_label(code: str | None, language: str) -> str:
+    if not code:
+        return "organisation of unknown kind" if language == "en" else "Einrichtung unbekannter Art"
+    return label(ORGANISATION_KINDS, code, language)
+
+
 def _render_kind(params: Mapping[str, Any], language: str) -> str:
-    a = label(ORGANISATION_KINDS, params["kind_a"], language)
-    b = label(ORGANISATION_KINDS, params["kind_b"], language)
+    a = _kind_label(params["kind_a"], language)
+    b = _kind_label(params["kind_b"], language)
     lift = float(params.get("lift", 0.0))
     good = float(params.get("fit", 0.0)) >= _GOOD_FIT
     if language == "en":
