@@ -383,16 +383,14 @@ def _lengerich_apprenticeship(
     }
 
 
-def _trainee(email: str, name: str) -> User:
-    from network.demo import DEMO_PASSWORD
-
+def _trainee(email: str, name: str, password_hash: str) -> User:
     user = db.session.scalar(sa.select(User).where(User.email == email))
     if user is None:
         user = User(
             email=email, name=name, role="trainee", language="de", email_confirmed_at=utcnow()
         )
         user.digest_frequency = "weekly"
-        user.set_password(DEMO_PASSWORD)
+        user.password_hash = password_hash
         db.session.add(user)
         db.session.flush()
     return user
@@ -440,10 +438,17 @@ def _load_people(
     municipalities = db.session.scalars(
         sa.select(Municipality.ags).order_by(Municipality.ags)
     ).all()
+    # One (deliberately slow) scrypt hash of the shared demo password serves every demo trainee.
+    from network.demo import DEMO_PASSWORD
+
+    password_holder = User()
+    password_holder.set_password(DEMO_PASSWORD)
     trainees = []
     for number in range(1, SYNTHETIC_TRAINEES + 1):
         name = f"{rng.choice(_FIRST_NAMES)} {rng.choice(_LAST_NAMES)} (Demo)"
-        user = _trainee(f"trainee{number:02d}@demo.example.org", name)
+        user = _trainee(
+            f"trainee{number:02d}@demo.example.org", name, password_holder.password_hash
+        )
         wanted_professions, wanted_types = _TRAINEE_WISHES[(number - 1) % len(_TRAINEE_WISHES)]
         home = LENGERICH if number <= 3 else rng.choice(municipalities)
         visible = number % 4 != 0  # a quarter keep their profile to themselves
@@ -562,7 +567,8 @@ def load(summary: Any, seed: int, progress: Progress) -> None:
     done = 0
     for start in range(0, len(rows), 5000):
         chunk = rows[start : start + 5000]
-        db.session.execute(sa.insert(Position), chunk)
+        # Core executemany: one statement per chunk (the ORM bulk path splits on None patterns).
+        db.session.execute(Position.__table__.insert(), chunk)
         done += len(chunk)
         progress("positions", done, len(rows))
     _reset_sequence("position")

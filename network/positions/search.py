@@ -8,10 +8,12 @@ back into rows with reasons. It only reads; :mod:`network.positions.services` wr
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,6 +51,7 @@ __all__ = [
     "scoring_position",
     "paginate_list",
     "known_codes",
+    "count_for_saved_search",
 ]
 
 PER_PAGE = 20
@@ -333,10 +336,46 @@ def _profile_point(profile: TraineeProfile) -> tuple[float, float] | None:
     return None
 
 
+#: The columns ranking and ordering need; full rows are loaded only for the page shown.
+_LIGHT_COLUMNS = (
+    Position.id,
+    Position.latitude,
+    Position.longitude,
+    Position.position_type,
+    Position.profession,
+    Position.start_date,
+    # As text: the same few code lists repeat across thousands of rows, so each distinct one is
+    # decoded once (see _code_set) instead of once per row.
+    sa.cast(Position.benefits, sa.Text).label("benefits"),
+    sa.cast(Position.requirements, sa.Text).label("requirements"),
+    Position.seats,
+    Position.hours_per_week,
+)
+
+
+@lru_cache(maxsize=4096)
+def _code_set(stored: str | None) -> frozenset[str]:
+    if not stored:
+        return frozenset()
+    return frozenset(str(code) for code in json.loads(stored))
+
+
+def _codes_of(value: Any) -> frozenset[str]:
+    if isinstance(value, str):
+        return _code_set(value)
+    return frozenset(value or ())
+
+
 def _filtered_query(
-    params: SearchParams, centre: _Centre | None, today: date, *, extra_radius: float | None = None
+    params: SearchParams,
+    centre: _Centre | None,
+    today: date,
+    *,
+    columns: tuple[Any, ...] = (Position,),
+    extra_radius: float | None = None,
+    created_after: datetime | None = None,
 ) -> sa.Select:
-    stmt = sa.select(Position).where(_open_clause(today))
+    stmt = sa.select(*columns).where(_open_clause(today))
     if params.position_types:
         stmt = stmt.where(Position.position_type.in_(params.position_types))
     if params.professions:
@@ -347,6 +386,8 @@ def _filtered_query(
         )
     for code in params.benefits:
         stmt = stmt.where(_tag_clause(Position.benefits, code))
+    if created_after is not None:
+        stmt = stmt.where(Position.created_at > created_after)
     radius = params.radius_km if params.radius_km else extra_radius
     if centre is not None and radius:
         min_lat, max_lat, min_lon, max_lon = bounding_box(centre.lat, centre.lon, radius)
@@ -357,10 +398,9 @@ def _filtered_query(
     return stmt
 
 
-def scoring_position(position: Position) -> scoring.Position:
-    hours = (
-        position.hours_per_week if position.hours_per_week and position.hours_per_week > 0 else None
-    )
+def scoring_position(position: Any) -> scoring.Position:
+    """A position (row or light row with the same attribute names) as the scoring module sees it."""
+    hours = position.hours_per_week
     return scoring.Position(
         id=position.id,
         lat=position.latitude,
@@ -368,10 +408,10 @@ def scoring_position(position: Position) -> scoring.Position:
         position_type=position.position_type,
         profession=position.profession,
         start=position.start_date,
-        benefits=frozenset(position.benefits or ()),
-        requirements=frozenset(position.requirements or ()),
+        benefits=_codes_of(position.benefits),
+        requirements=_codes_of(position.requirements),
         seats=max(0, int(position.seats or 0)),
-        hours_per_week=hours,
+        hours_per_week=hours if hours and hours > 0 else None,
     )
 
 
@@ -407,69 +447,152 @@ def scoring_candidate(
     )
 
 
-def _ordered_results(
-    params: SearchParams, profile: TraineeProfile | None, today: date
-) -> tuple[list[SearchResult] | None, str, _Centre | None]:
-    """All results in order, or ``None`` when the database can order and page them itself."""
+@dataclass
+class _Ordering:
+    """Position ids in result order, with what is needed to explain any slice of them."""
+
+    mode: str
+    centre: _Centre | None
+    ids: list[int]
+    distances: np.ndarray | None = None
+    table: scoring.ScoreTable | None = None
+
+    def positions(self, start: int = 0, stop: int | None = None) -> list[Position]:
+        """The rows of ``ids[start:stop]`` in order, without building reasons."""
+        wanted = self.ids[start:stop]
+        rows = (
+            {
+                p.id: p
+                for p in db.session.scalars(sa.select(Position).where(Position.id.in_(wanted)))
+            }
+            if wanted
+            else {}
+        )
+        return [rows[position_id] for position_id in wanted]
+
+    def results(self, start: int, stop: int) -> list[SearchResult]:
+        """Full results (rows, scores, reasons) for ``ids[start:stop]`` only."""
+        wanted = self.ids[start:stop]
+        if not wanted:
+            return []
+        rows = {
+            p.id: p for p in db.session.scalars(sa.select(Position).where(Position.id.in_(wanted)))
+        }
+        results = []
+        for offset, position_id in enumerate(wanted, start):
+            if self.table is not None:
+                match = self.table.match(offset)
+                results.append(
+                    SearchResult(rows[position_id], match.distance_km, match.score, match.reasons)
+                )
+            else:
+                distance = None if self.distances is None else float(self.distances[offset])
+                results.append(SearchResult(rows[position_id], distance_km=distance))
+        return results
+
+
+def _ordering(
+    params: SearchParams,
+    profile: TraineeProfile | None,
+    today: date,
+    *,
+    created_after: datetime | None = None,
+) -> _Ordering | None:
+    """The order of all results, or ``None`` when the database orders and pages them itself.
+
+    Only light rows are read here (ids, places, codes), so ordering a whole region stays cheap.
+    """
     centre = _centre(params, profile)
-    if profile is not None and centre is not None:
+    if centre is None:
+        return None
+    if profile is not None:
         radius = params.radius_km or ANY_RADIUS_KM
         candidate = scoring_candidate(
             profile, point=(centre.lat, centre.lon), radius_km=radius, params=params
         )
-        rows = db.session.scalars(_filtered_query(params, centre, today, extra_radius=radius)).all()
-        by_id = {row.id: row for row in rows}
-        table = scoring.score_all([candidate], [scoring_position(row) for row in rows])
-        results = [
-            _LazyRankedResult(by_id[table.positions[int(j)].id], table, row)
-            for row, j in enumerate(table.position_idx)
-        ]
-        return results, "ranked", centre
-    if centre is not None:
-        rows = db.session.scalars(_filtered_query(params, centre, today)).all()
-        if not rows:
-            return [], "distance", centre
-        lats = np.fromiter((r.latitude for r in rows), float, len(rows))
-        lons = np.fromiter((r.longitude for r in rows), float, len(rows))
-        distances = np.atleast_1d(haversine_km(centre.lat, centre.lon, lats, lons))
-        results = [
-            SearchResult(row, distance_km=float(km))
-            for row, km in zip(rows, distances, strict=True)
-            if not params.radius_km or km <= params.radius_km
-        ]
-        results.sort(
-            key=lambda r: (
-                round(r.distance_km or 0.0, 3),
-                r.position.start_date or date.max,
-                r.position.id,
-            )
+        stmt = _filtered_query(
+            params,
+            centre,
+            today,
+            columns=_LIGHT_COLUMNS,
+            extra_radius=radius,
+            created_after=created_after,
         )
-        return results, "distance", centre
-    return None, "date", None
+        light = db.session.execute(stmt).all()
+        table = scoring.score_all([candidate], [scoring_position(row) for row in light])
+        ids = [light[int(j)].id for j in table.position_idx]
+        return _Ordering("ranked", centre, ids, table=table)
+    stmt = _filtered_query(
+        params,
+        centre,
+        today,
+        columns=(Position.id, Position.latitude, Position.longitude, Position.start_date),
+        created_after=created_after,
+    )
+    light = db.session.execute(stmt).all()
+    if not light:
+        return _Ordering("distance", centre, [])
+    ids = np.fromiter((r.id for r in light), np.int64, len(light))
+    lats = np.fromiter((r.latitude for r in light), float, len(light))
+    lons = np.fromiter((r.longitude for r in light), float, len(light))
+    starts = np.fromiter(
+        (r.start_date.toordinal() if r.start_date else date.max.toordinal() for r in light),
+        np.int64,
+        len(light),
+    )
+    distances = np.atleast_1d(haversine_km(centre.lat, centre.lon, lats, lons))
+    keep = distances <= params.radius_km if params.radius_km else np.ones(len(light), bool)
+    ids, starts, distances = ids[keep], starts[keep], distances[keep]
+    # Nearest first (to the metre), then the earlier start, then the older id.
+    order = np.lexsort((ids, starts, np.round(distances, 3)))
+    return _Ordering("distance", centre, ids[order].tolist(), distances=distances[order])
 
 
-class _LazyRankedResult(SearchResult):
-    """A ranked result whose reasons are built only when shown (a page of many)."""
+def _date_ordered(
+    params: SearchParams,
+    today: date,
+    created_after: datetime | None = None,
+    columns: tuple[Any, ...] = (Position,),
+) -> sa.Select:
+    return _filtered_query(
+        params, None, today, columns=columns, created_after=created_after
+    ).order_by(
+        Position.start_date.is_(None),
+        Position.start_date,
+        Position.created_at.desc(),
+        Position.id,
+    )
 
-    def __init__(self, position: Position, table: scoring.ScoreTable, row: int) -> None:
-        self.position = position
-        self.score = float(table.score[row])
-        self._table = table
-        self._row = row
-        self._match: scoring.Match | None = None
 
-    def _built(self) -> scoring.Match:
-        if self._match is None:
-            self._match = self._table.match(self._row)
-        return self._match
+def _date_page(
+    params: SearchParams, today: date, page: int, per_page: int
+) -> tuple[Pagination, list[SearchResult]]:
+    """Earliest start first, paged in the database: ids of one page, then only those rows."""
+    total = (
+        db.session.scalar(
+            _filtered_query(params, None, today, columns=(sa.func.count(Position.id),))
+        )
+        or 0
+    )
+    pagination = _CountPagination(page=page, per_page=per_page, error_out=False, total=int(total))
+    offset = (pagination.page - 1) * pagination.per_page
+    ids = db.session.scalars(
+        _date_ordered(params, today, columns=(Position.id,))
+        .limit(pagination.per_page)
+        .offset(offset)
+    ).all()
+    ordering = _Ordering("date", None, list(ids))
+    return pagination, [SearchResult(p) for p in ordering.positions()]
 
-    @property  # type: ignore[override]
-    def reasons(self) -> tuple[scoring.Reason, ...]:
-        return self._built().reasons
 
-    @property  # type: ignore[override]
-    def distance_km(self) -> float:
-        return self._built().distance_km
+class _CountPagination(Pagination):
+    """Page numbers for ``total`` items whose page the caller loads itself."""
+
+    def _query_items(self) -> list[Any]:
+        return []
+
+    def _query_count(self) -> int:
+        return self._query_args["total"]
 
 
 def search_positions(
@@ -485,21 +608,15 @@ def search_positions(
     profile = profile_of(seeker)
     if profile is not None and _profile_point(profile) is None and not (params.ags or params.point):
         profile = None  # nowhere to measure distances from: no ranking
-    results, mode, centre = _ordered_results(params, profile, today)
-    if results is None:
-        stmt = _filtered_query(params, None, today).order_by(
-            Position.start_date.is_(None),
-            Position.start_date,
-            Position.created_at.desc(),
-            Position.id,
-        )
-        pagination = db.paginate(
-            stmt, page=page, per_page=per_page, error_out=False, max_per_page=100
-        )
-        page_results = [SearchResult(p) for p in pagination.items]
+    ordering = _ordering(params, profile, today)
+    if ordering is None:
+        pagination, page_results = _date_page(params, today, page, per_page)
+        mode, centre = "date", None
     else:
-        pagination = paginate_list(results, page, per_page)
-        page_results = list(pagination.items)
+        pagination = paginate_list(ordering.ids, page, per_page)
+        offset = (pagination.page - 1) * pagination.per_page
+        page_results = ordering.results(offset, offset + pagination.per_page)
+        mode, centre = ordering.mode, ordering.centre
     return SearchOutcome(
         params=params,
         pagination=pagination,
@@ -530,28 +647,34 @@ def position_match(position: Position, seeker: Any) -> SearchResult | None:
     return SearchResult(position, distance, None, scoring.explain(candidate, target))
 
 
+def _saved_search_ordering(
+    saved_search: SavedSearch, since: datetime | None
+) -> tuple[_Ordering | None, SearchParams, date]:
+    params = SearchParams.from_query(saved_search.params or {})
+    profile = db.session.get(TraineeProfile, saved_search.user_id)
+    if profile is not None and _profile_point(profile) is None and not (params.ags or params.point):
+        profile = None
+    today = today_local()
+    return _ordering(params, profile, today, created_after=since), params, today
+
+
+def count_for_saved_search(saved_search: SavedSearch, since: datetime | None = None) -> int:
+    """How many open positions match a saved search (published after ``since`` when given)."""
+    ordering, params, today = _saved_search_ordering(saved_search, since)
+    if ordering is not None:
+        return len(ordering.ids)
+    stmt = _filtered_query(
+        params, None, today, columns=(sa.func.count(Position.id),), created_after=since
+    )
+    return int(db.session.scalar(stmt) or 0)
+
+
 def matching_positions_for_saved_search(
     saved_search: SavedSearch, since: datetime | None = None
 ) -> list[Position]:
     """Open, unexpired positions matching a saved search, best first; only those published after
     ``since`` when given (for the digest). Ranked by the owner's profile when they have one."""
-    params = SearchParams.from_query(saved_search.params or {})
-    profile = db.session.get(TraineeProfile, saved_search.user_id)
-    if profile is not None and _profile_point(profile) is None and not params.ags:
-        profile = None
-    today = today_local()
-    results, _mode, _centre_used = _ordered_results(params, profile, today)
-    if results is None:
-        stmt = _filtered_query(params, None, today).order_by(
-            Position.start_date.is_(None),
-            Position.start_date,
-            Position.created_at.desc(),
-            Position.id,
-        )
-        if since is not None:
-            stmt = stmt.where(Position.created_at > since)
-        return list(db.session.scalars(stmt))
-    positions = [r.position for r in results]
-    if since is not None:
-        positions = [p for p in positions if p.created_at > since]
-    return positions
+    ordering, params, today = _saved_search_ordering(saved_search, since)
+    if ordering is None:
+        return list(db.session.scalars(_date_ordered(params, today, created_after=since)))
+    return ordering.positions()

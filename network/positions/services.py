@@ -46,6 +46,7 @@ from network.positions.search import (
     SearchOutcome,
     SearchParams,
     SearchResult,
+    count_for_saved_search,
     default_search_params,
     is_expired,
     known_codes,
@@ -925,8 +926,8 @@ def saved_searches_of(user: User) -> list[SavedSearchSummary]:
     for saved in searches:
         ags = (saved.params or {}).get("ort")
         place = db.session.get(Municipality, ags) if isinstance(ags, str) else None
-        new = matching_positions_for_saved_search(saved, since=saved.last_seen_at)
-        summaries.append(SavedSearchSummary(saved, len(new), place.name if place else None))
+        new = count_for_saved_search(saved, since=saved.last_seen_at)
+        summaries.append(SavedSearchSummary(saved, new, place.name if place else None))
     return summaries
 
 
