@@ -58,6 +58,9 @@ def _conflict(round_: AllocationRound | None, message: str) -> Response:
     response = make_response(
         render_template("rounds/conflict.html", round=round_, message=message), 409
     )
+    if _is_htmx():
+        # htmx does not swap error responses; reload so the page shows the round's state.
+        response.headers["HX-Refresh"] = "true"
     return response
 
 

@@ -386,11 +386,11 @@ class PlacementRow:
     placement: RoundPlacement
     applicants: int = 0
     ranked: int = 0
-    unranked_applicants: int = 0
+    has_ranking: bool = False
 
     @property
-    def has_ranking(self) -> bool:
-        return self.ranked > 0
+    def unranked_applicants(self) -> int:
+        return self.applicants - self.ranked if self.has_ranking else 0
 
 
 @dataclass
@@ -434,53 +434,61 @@ class RoundOverview:
         return deadline is not None and local_today() > deadline
 
 
-def _applicants_by_placement(round_id: int) -> dict[int, set[int]]:
-    """Placement id → eligible trainees who ranked it."""
-    rows = db.session.execute(
-        sa.select(TraineeRanking.placement_id, TraineeRanking.user_id)
-        .join(
-            RoundTrainee,
-            sa.and_(
-                RoundTrainee.round_id == TraineeRanking.round_id,
-                RoundTrainee.user_id == TraineeRanking.user_id,
-            ),
-        )
-        .where(TraineeRanking.round_id == round_id)
-    ).all()
-    found: dict[int, set[int]] = defaultdict(set)
-    for placement_id, user_id in rows:
-        found[placement_id].add(user_id)
-    return found
+def _eligible_ranking() -> sa.ColumnElement[bool]:
+    """Join condition: a trainee ranking of someone (still) eligible in its round."""
+    return sa.and_(
+        RoundTrainee.round_id == TraineeRanking.round_id,
+        RoundTrainee.user_id == TraineeRanking.user_id,
+    )
 
 
-def _ranked_by_placement(round_id: int) -> dict[int, list[int]]:
-    rows = db.session.execute(
-        sa.select(PlacementRanking.placement_id, PlacementRanking.user_id)
-        .where(PlacementRanking.round_id == round_id)
-        .order_by(PlacementRanking.placement_id, PlacementRanking.rank)
-    ).all()
-    found: dict[int, list[int]] = defaultdict(list)
-    for placement_id, user_id in rows:
-        found[placement_id].append(user_id)
-    return found
+def _placement_counts(round_id: int) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+    """Per placement: applicants, entries of the provider ranking, applicants in that ranking."""
+    applicants = dict(
+        db.session.execute(
+            sa.select(TraineeRanking.placement_id, sa.func.count())
+            .join(RoundTrainee, _eligible_ranking())
+            .where(TraineeRanking.round_id == round_id)
+            .group_by(TraineeRanking.placement_id)
+        ).all()
+    )
+    entries = dict(
+        db.session.execute(
+            sa.select(PlacementRanking.placement_id, sa.func.count())
+            .where(PlacementRanking.round_id == round_id)
+            .group_by(PlacementRanking.placement_id)
+        ).all()
+    )
+    ranked = dict(
+        db.session.execute(
+            sa.select(PlacementRanking.placement_id, sa.func.count())
+            .join(
+                TraineeRanking,
+                sa.and_(
+                    TraineeRanking.placement_id == PlacementRanking.placement_id,
+                    TraineeRanking.user_id == PlacementRanking.user_id,
+                ),
+            )
+            .join(RoundTrainee, _eligible_ranking())
+            .where(PlacementRanking.round_id == round_id)
+            .group_by(PlacementRanking.placement_id)
+        ).all()
+    )
+    return applicants, entries, ranked
 
 
 def round_overview(round_: AllocationRound) -> RoundOverview:
     """The coordinator's view of a round: placements, trainees, ranking progress, running job."""
-    applicants = _applicants_by_placement(round_.id)
-    ranked = _ranked_by_placement(round_.id)
-    placements = []
-    for placement in round_.placements:
-        own = applicants.get(placement.id, set())
-        order = ranked.get(placement.id, [])
-        placements.append(
-            PlacementRow(
-                placement,
-                applicants=len(own),
-                ranked=len(set(order) & own),
-                unranked_applicants=len(own - set(order)) if order else 0,
-            )
+    applicants, entries, ranked = _placement_counts(round_.id)
+    placements = [
+        PlacementRow(
+            placement,
+            applicants=applicants.get(placement.id, 0),
+            ranked=ranked.get(placement.id, 0),
+            has_ranking=entries.get(placement.id, 0) > 0,
         )
+        for placement in round_.placements
+    ]
     counts = dict(
         db.session.execute(
             sa.select(TraineeRanking.user_id, sa.func.count())
@@ -1315,13 +1323,7 @@ def _applicants(round_: AllocationRound, placement: RoundPlacement) -> list[User
         db.session.scalars(
             sa.select(User)
             .join(TraineeRanking, TraineeRanking.user_id == User.id)
-            .join(
-                RoundTrainee,
-                sa.and_(
-                    RoundTrainee.round_id == TraineeRanking.round_id,
-                    RoundTrainee.user_id == TraineeRanking.user_id,
-                ),
-            )
+            .join(RoundTrainee, _eligible_ranking())
             .where(
                 TraineeRanking.round_id == round_.id, TraineeRanking.placement_id == placement.id
             )
@@ -1609,13 +1611,7 @@ def _fill_missing_rankings(
         db.session.scalars(
             sa.select(TraineeRanking.placement_id)
             .distinct()
-            .join(
-                RoundTrainee,
-                sa.and_(
-                    RoundTrainee.round_id == TraineeRanking.round_id,
-                    RoundTrainee.user_id == TraineeRanking.user_id,
-                ),
-            )
+            .join(RoundTrainee, _eligible_ranking())
             .where(
                 TraineeRanking.round_id == round_.id,
                 ~sa.exists().where(PlacementRanking.placement_id == TraineeRanking.placement_id),

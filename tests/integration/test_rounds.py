@@ -849,5 +849,30 @@ def test_pages_speak_english_to_english_users(app, small_round):
     s = small_round
     s.a.language = "en"
     db.session.commit()
-    body = client_for(app, s.a).get(f"/vergaberunden/{s.round.id}/meine-rangfolge").get_data(as_text=True)
+    body = (
+        client_for(app, s.a)
+        .get(f"/vergaberunden/{s.round.id}/meine-rangfolge")
+        .get_data(as_text=True)
+    )
     assert "Your wish list" in body and "1 seat" in body and "Placement: home care" in body
+
+
+def test_overview_counts_applicants_and_missing_provider_rankings(app, small_round):
+    s = small_round
+    services.save_trainee_ranking(s.round, s.a, [s.p.id, s.q.id])
+    services.save_trainee_ranking(s.round, s.b, [s.p.id])
+    services.save_placement_ranking(s.round, s.p, [s.b.id], s.provider_p)
+    overview = services.round_overview(s.round)
+    rows = {row.placement.id: row for row in overview.placements}
+    assert (rows[s.p.id].applicants, rows[s.p.id].ranked, rows[s.p.id].unranked_applicants) == (
+        2,
+        1,
+        1,
+    )
+    assert (rows[s.q.id].applicants, rows[s.q.id].has_ranking) == (1, False)
+    assert [r.placement.id for r in overview.incomplete_placements] == [s.p.id]
+    assert [r.placement.id for r in overview.unranked_placements] == [s.q.id]
+    assert (overview.trainee_count, overview.ranked_trainees, overview.seats) == (3, 2, 2)
+    page = client_for(app, s.coordinator).get(f"/vergaberunden/{s.round.id}").get_data(as_text=True)
+    assert "1 Einsatzort hat Bewerbungen, aber noch keine Rangfolge" in page
+    assert "1 Einsatzort hat Bewerbungen, die in der Rangfolge der Einrichtung fehlen" in page
