@@ -4,12 +4,14 @@ SQLite: FTS5 tables ``organisation_fts`` (words of name, address, contact, descr
 free tags; prefix indexes) and ``organisation_fts_trigram`` (substrings of the name), both with
 external content from ``organisation`` and kept in step by triggers.
 PostgreSQL: a generated ``tsvector`` column ``organisation.search_vector`` with a GIN index.
+Both: covering indexes ``ix_organisation_search_geo`` (radius searches) and
+``ix_organisation_search_name`` (the public list in name order).
 
 The SQL is the same as ``network.directory.search.ensure_search_index`` runs after
 ``db.create_all()``; ``tests/integration/test_directory_search_index.py`` checks that both paths
 create identical objects. These objects are not in the models: the autogenerate comparison must
-skip tables named ``organisation_fts*``, the column ``search_vector`` and the index
-``ix_organisation_search_vector`` (``network.directory.search.is_search_index_object``).
+skip tables named ``organisation_fts*``, the column ``search_vector`` and the indexes
+``ix_organisation_search_*`` (``network.directory.search.is_search_index_object``).
 
 Note for later migrations: a batch ("move and copy") migration of ``organisation`` on SQLite
 drops the triggers with the old table; re-run the trigger statements of this revision after it.
@@ -65,7 +67,16 @@ SQLITE_UPGRADE = (
     "INSERT INTO organisation_fts(organisation_fts) VALUES ('rebuild')",
     "INSERT INTO organisation_fts_trigram(organisation_fts_trigram) VALUES ('rebuild')",
 )
-SQLITE_DOWNGRADE = (
+#: Covering indexes for radius searches and the public list in name order (both databases).
+SEARCH_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS ix_organisation_search_geo ON organisation (latitude, longitude, kind, visibility)",
+    "CREATE INDEX IF NOT EXISTS ix_organisation_search_name ON organisation (visibility, name)",
+)
+SEARCH_INDEXES_DROP = (
+    "DROP INDEX IF EXISTS ix_organisation_search_name",
+    "DROP INDEX IF EXISTS ix_organisation_search_geo",
+)
+SQLITE_DOWNGRADE = SEARCH_INDEXES_DROP + (
     "DROP TRIGGER IF EXISTS organisation_fts_trigram_au",
     "DROP TRIGGER IF EXISTS organisation_fts_trigram_ad",
     "DROP TRIGGER IF EXISTS organisation_fts_trigram_ai",
@@ -81,8 +92,9 @@ POSTGRES_UPGRADE = (
     f"ALTER TABLE organisation ADD COLUMN IF NOT EXISTS search_vector tsvector "
     f"GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, {_PG_DOCUMENT})) STORED",
     "CREATE INDEX IF NOT EXISTS ix_organisation_search_vector ON organisation USING gin (search_vector)",
+    *SEARCH_INDEXES,
 )
-POSTGRES_DOWNGRADE = (
+POSTGRES_DOWNGRADE = SEARCH_INDEXES_DROP + (
     "DROP INDEX IF EXISTS ix_organisation_search_vector",
     "ALTER TABLE organisation DROP COLUMN IF EXISTS search_vector",
 )
@@ -96,7 +108,7 @@ def _run(statements):
 def upgrade():
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
-        _run(SQLITE_UPGRADE)
+        _run(SQLITE_UPGRADE + SEARCH_INDEXES)
     elif dialect == "postgresql":
         _run(POSTGRES_UPGRADE)
 

@@ -67,6 +67,8 @@ SEARCH_INDEX_TABLE = "organisation_fts"
 #: PostgreSQL: the generated column on ``organisation`` and its GIN index.
 SEARCH_VECTOR_COLUMN = "search_vector"
 SEARCH_VECTOR_INDEX = "ix_organisation_search_vector"
+#: Every index outside the models starts with this (the GIN index and the covering indexes).
+SEARCH_INDEX_PREFIX = "ix_organisation_search_"
 
 #: Columns of ``organisation`` that are searched as text (the migration repeats this list).
 TEXT_COLUMNS = (
@@ -105,7 +107,18 @@ SQLITE_CREATE = (
     "INSERT INTO organisation_fts_trigram(organisation_fts_trigram, rowid, name) VALUES ('delete', old.id, old.name); "
     "INSERT INTO organisation_fts_trigram(rowid, name) VALUES (new.id, new.name); END",
 )
-SQLITE_DROP = (
+#: Covering indexes for the directory's commonest questions, on both databases: a radius search
+#: (bounding box, kind, visibility) and the public list in name order (count and pages).
+SEARCH_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS ix_organisation_search_geo ON organisation (latitude, longitude, kind, visibility)",
+    "CREATE INDEX IF NOT EXISTS ix_organisation_search_name ON organisation (visibility, name)",
+)
+SEARCH_INDEXES_DROP = (
+    "DROP INDEX IF EXISTS ix_organisation_search_name",
+    "DROP INDEX IF EXISTS ix_organisation_search_geo",
+)
+SQLITE_CREATE = SQLITE_CREATE + SEARCH_INDEXES
+SQLITE_DROP = SEARCH_INDEXES_DROP + (
     "DROP TRIGGER IF EXISTS organisation_fts_trigram_au",
     "DROP TRIGGER IF EXISTS organisation_fts_trigram_ad",
     "DROP TRIGGER IF EXISTS organisation_fts_trigram_ai",
@@ -125,8 +138,9 @@ POSTGRES_CREATE = (
     f"ALTER TABLE organisation ADD COLUMN IF NOT EXISTS search_vector tsvector "
     f"GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, {_PG_DOCUMENT})) STORED",
     "CREATE INDEX IF NOT EXISTS ix_organisation_search_vector ON organisation USING gin (search_vector)",
+    *SEARCH_INDEXES,
 )
-POSTGRES_DROP = (
+POSTGRES_DROP = SEARCH_INDEXES_DROP + (
     "DROP INDEX IF EXISTS ix_organisation_search_vector",
     "ALTER TABLE organisation DROP COLUMN IF EXISTS search_vector",
 )
@@ -136,8 +150,9 @@ def is_search_index_object(name: str | None, type_: str) -> bool:
     """True for the full-text objects that live outside the models.
 
     For Alembic's ``include_object`` hook and the migration-versus-model comparison: the FTS5
-    table and its shadow tables (``organisation_fts*``) on SQLite, the generated column
-    ``organisation.search_vector`` and its index on PostgreSQL.
+    tables and their shadow tables (``organisation_fts*``) on SQLite, the generated column
+    ``organisation.search_vector`` on PostgreSQL, and the indexes ``ix_organisation_search_*``
+    (the GIN index on PostgreSQL, two covering indexes on both).
     """
     if not name:
         return False
@@ -146,7 +161,7 @@ def is_search_index_object(name: str | None, type_: str) -> bool:
     if type_ == "column":
         return name == SEARCH_VECTOR_COLUMN
     if type_ == "index":
-        return name == SEARCH_VECTOR_INDEX
+        return name.startswith(SEARCH_INDEX_PREFIX)
     return False
 
 
@@ -500,12 +515,12 @@ def _places_starting_with(token: str) -> list[str]:
     return [ags for ags, words in _place_words() if any(w.startswith(folded) for w in words)]
 
 
-def _rowids(sql: str, **params: str) -> sa.ColumnElement[bool]:
+def _rowids(row_id: Any, sql: str, **params: str) -> sa.ColumnElement[bool]:
     select = sa.text(sql).bindparams(**params).columns(sa.column("rowid", sa.Integer))
-    return Organisation.id.in_(select)
+    return row_id.in_(select)
 
 
-def _token_condition(token: str, dialect: str, n: int = 0) -> sa.ColumnElement[bool]:
+def _token_condition(token: str, dialect: str, n: int, columns: _Columns) -> sa.ColumnElement[bool]:
     """One word of the query: a word prefix in the texts, part of the name, or the place's name.
 
     German compounds make the second necessary ("praxis" finds "Gemeinschaftspraxis"); the
@@ -515,6 +530,7 @@ def _token_condition(token: str, dialect: str, n: int = 0) -> sa.ColumnElement[b
     if dialect == "sqlite":
         parts.append(
             _rowids(
+                columns.id_for_text,
                 f"SELECT rowid FROM organisation_fts WHERE organisation_fts MATCH :fts_{n}",
                 **{f"fts_{n}": f'"{token}"*'},
             ).self_group()
@@ -522,6 +538,7 @@ def _token_condition(token: str, dialect: str, n: int = 0) -> sa.ColumnElement[b
         if len(token) >= 3:
             parts.append(
                 _rowids(
+                    columns.id_for_text,
                     f"SELECT rowid FROM organisation_fts_trigram WHERE organisation_fts_trigram MATCH :tri_{n}",
                     **{f"tri_{n}": f'"{token}"'},
                 )
@@ -538,14 +555,16 @@ def _token_condition(token: str, dialect: str, n: int = 0) -> sa.ColumnElement[b
         parts.extend(sa.func.lower(getattr(Organisation, c)).contains(token) for c in TEXT_COLUMNS)
     places = _places_starting_with(token)
     if places:
-        parts.append(Organisation.ags.in_(places))
+        parts.append(columns.ags.in_(places))
     return sa.or_(*parts)
 
 
-def _text_condition(tokens: Sequence[str], dialect: str) -> sa.ColumnElement[bool]:
+def _text_condition(
+    tokens: Sequence[str], dialect: str, columns: _Columns
+) -> sa.ColumnElement[bool]:
     """All words of the query must match (see :func:`_token_condition`)."""
     # Each word gets its own bind-parameter names: text() clauses share a namespace.
-    return sa.and_(*(_token_condition(t, dialect, n) for n, t in enumerate(tokens)))
+    return sa.and_(*(_token_condition(t, dialect, n, columns) for n, t in enumerate(tokens)))
 
 
 def _ags_filter(params: SearchParams) -> set[str] | None:
@@ -563,22 +582,63 @@ def _ags_filter(params: SearchParams) -> set[str] | None:
     return allowed
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """The columns as the WHERE clause names them: plain, or (SQLite) hidden from the planner."""
+
+    id_for_sets: Any
+    id_for_text: Any
+    kind: Any
+    ags: Any
+    visibility: Any
+
+
+def _columns(dialect: str, *, geo_driven: bool) -> _Columns:
+    """Steer SQLite's planner, which has no statistics unless someone ran ANALYZE.
+
+    A radius search must be driven by the covering index ``ix_organisation_search_geo`` (its
+    cost is bounded by the organisations in the bounding box), so every other column is written
+    as ``+column``, which SQLite cannot use as an index. Large tag lists must never drive a
+    query (a row lookup per tagged organisation), so they always test ``id + 0``. Text matches
+    may drive a list in name order: they are usually selective.
+    """
+    if dialect != "sqlite":
+        o = Organisation
+        return _Columns(o.id, o.id, o.kind, o.ags, o.visibility)
+    unindexed_id = Organisation.id + 0
+    if not geo_driven:
+        o = Organisation
+        return _Columns(unindexed_id, o.id, o.kind, o.ags, o.visibility)
+
+    def plus(column: Any) -> Any:
+        return sa.literal_column(f"+organisation.{column.key}", column.type)
+
+    return _Columns(
+        unindexed_id,
+        unindexed_id,
+        plus(Organisation.kind),
+        plus(Organisation.ags),
+        plus(Organisation.visibility),
+    )
+
+
 def _conditions(
-    params: SearchParams, include_members_only: bool, dialect: str
+    params: SearchParams, include_members_only: bool, dialect: str, *, geo_driven: bool = False
 ) -> list[sa.ColumnElement[bool]]:
+    columns = _columns(dialect, geo_driven=geo_driven)
     conditions: list[sa.ColumnElement[bool]] = []
     if not include_members_only:
-        conditions.append(Organisation.visibility == "public")
+        conditions.append(columns.visibility == "public")
     if params.kinds:
-        conditions.append(Organisation.kind.in_(params.kinds))
+        conditions.append(columns.kind.in_(params.kinds))
     allowed = _ags_filter(params)
     if allowed is not None:
-        conditions.append(Organisation.ags.in_(sorted(allowed)) if allowed else sa.false())
+        conditions.append(columns.ags.in_(sorted(allowed)) if allowed else sa.false())
     for direction, tags in (("offer", params.offers), ("need", params.needs)):
         if tags:
             # Any of the chosen tags: the lookup index (direction, tag, organisation_id) answers it.
             conditions.append(
-                Organisation.id.in_(
+                columns.id_for_sets.in_(
                     sa.select(OrganisationTag.organisation_id).where(
                         OrganisationTag.direction == direction, OrganisationTag.tag.in_(tags)
                     )
@@ -586,7 +646,7 @@ def _conditions(
             )
     tokens = text_tokens(params.q)
     if tokens:
-        conditions.append(_text_condition(tokens, dialect))
+        conditions.append(_text_condition(tokens, dialect, columns))
     return conditions
 
 
@@ -685,11 +745,10 @@ def search_organisations(params: SearchParams, *, include_members_only: bool = F
         Also find organisations visible to logged-in users only (``visibility == "members"``).
     """
     dialect = db.session.get_bind().dialect.name
-    conditions = _conditions(params, include_members_only, dialect)
+    geo_driven = params.centre is not None
+    conditions = _conditions(params, include_members_only, dialect, geo_driven=geo_driven)
     ranked = (
-        _rank_within_radius(params, conditions)
-        if params.centre
-        else _rank_by_name(params, conditions)
+        _rank_within_radius(params, conditions) if geo_driven else _rank_by_name(params, conditions)
     )
     hits: list[SearchHit] = []
     if ranked.ids:

@@ -1,0 +1,177 @@
+"""Directory search latency at scale, measured through the Flask test client.
+
+``size`` organisations are loaded with ``network.demo.load_demo`` into a temporary SQLite file
+(with the FTS5 index the app creates after ``db.create_all()``), then a mix of realistic queries
+is timed end to end (routing, parsing, SQL, haversine, loading the page's rows, rendering the
+HTML page or the JSON): free text, filters, radius searches, the target case of a filtered,
+radius-limited, paginated query, deep pages, the map view and the JSON API. Each query type runs
+``REPEATS`` times with varying parameters after a warm-up; p50 and p95 are printed per type and
+overall, as one JSON line each: wall-clock (``p50_ms``, ``p95_ms``) and the CPU time of the
+request (``cpu_p50_ms``, ``cpu_p95_ms``), which other processes on a shared machine disturb less.
+
+    python -m benchmarks directory --size 100000
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import percentiles
+
+DEFAULT_SIZES = (10_000, 100_000)
+SEED = 20261125
+REPEATS = 60
+WARMUP = 10
+
+_TEXTS = (
+    "praxis",
+    "pflege",
+    "apotheke",
+    "klinik",
+    "physiotherapie",
+    "hausarzt",
+    "tagespflege",
+    "apotheke münster",
+    "praxis lengerich",
+    "ergotherapie rheine",
+    "wohnen",
+    "demenz",
+)
+_KINDS = (
+    "gp_practice",
+    "ambulatory_care",
+    "pharmacy",
+    "therapy_practice",
+    "care_home",
+    "specialist_practice",
+)
+_KREISE = ("05515", "05554", "05558", "05566", "05570")
+_TAGS = (
+    "shuttle",
+    "childcare",
+    "placement:ambulatory",
+    "telemedicine",
+    "joint_training",
+    "housing:staff",
+)
+_RADII = (5, 10, 15, 20)
+
+
+def _make_app(folder: Path):  # type: ignore[no-untyped-def]
+    from network import create_app
+    from network.config import TestConfig
+
+    settings = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
+    settings.update(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'directory-benchmark.sqlite3'}",
+        INSTANCE_PATH=str(folder),
+        UPLOAD_FOLDER=str(folder / "uploads"),
+        LOG_LEVEL="WARNING",
+    )
+    return create_app(settings)
+
+
+def _query_mix(rng: random.Random, municipalities: list[str]) -> dict[str, Any]:
+    """One generator per query type: each call returns the next URL of that type."""
+
+    def near() -> str:
+        return rng.choice(municipalities)
+
+    return {
+        "text": lambda: f"/verzeichnis/?q={rng.choice(_TEXTS)}",
+        "filters": lambda: (
+            f"/verzeichnis/?kind={rng.choice(_KINDS)}&kreis={rng.choice(_KREISE)}&offers={rng.choice(_TAGS)}"
+        ),
+        "radius": lambda: f"/verzeichnis/?near={near()}&radius_km={rng.choice(_RADII)}",
+        # The target case: filtered, radius-limited, paginated.
+        "filtered_radius_page": lambda: (
+            f"/verzeichnis/?near={near()}&radius_km={rng.choice(_RADII)}&kind={rng.choice(_KINDS)}"
+            f"&needs={rng.choice(_TAGS)}&page={rng.randint(1, 3)}"
+        ),
+        "text_radius": lambda: (
+            f"/verzeichnis/?q={rng.choice(_TEXTS[:7])}&near={near()}&radius_km=20&sort=name"
+        ),
+        "deep_page": lambda: f"/verzeichnis/?page={rng.randint(50, 500)}",
+        "map_view": lambda: f"/verzeichnis/?view=map&near={near()}&radius_km={rng.choice(_RADII)}",
+        "api_radius": lambda: (
+            f"/api/v1/organisations?near={near()}&radius_km={rng.choice(_RADII)}&kind={rng.choice(_KINDS)}"
+            f"&per_page=50"
+        ),
+        "api_text": lambda: f"/api/v1/organisations?q={rng.choice(_TEXTS)}&per_page=100",
+    }
+
+
+def _time(client, url: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Wall-clock and CPU milliseconds of one request (the test client runs in this thread)."""
+    start, cpu_start = time.perf_counter(), time.thread_time()
+    response = client.get(url)
+    response.get_data()
+    elapsed, cpu = (time.perf_counter() - start) * 1000.0, (time.thread_time() - cpu_start) * 1000.0
+    if response.status_code != 200:
+        raise RuntimeError(f"{url} answered {response.status_code}")
+    return elapsed, cpu
+
+
+def _row(size: int, name: str, samples: list[tuple[float, float]]) -> dict[str, Any]:
+    cpu = percentiles([c for _w, c in samples])
+    return {
+        "benchmark": "directory",
+        "size": size,
+        "query": name,
+        "n": len(samples),
+        **percentiles([w for w, _c in samples]),
+        "cpu_p50_ms": cpu["p50_ms"],
+        "cpu_p95_ms": cpu["p95_ms"],
+    }
+
+
+def run(size: int) -> Iterable[dict[str, Any]]:
+    """Load ``size`` organisations, then time the query mix; yields one row per query type."""
+    import sqlalchemy as sa
+
+    from network.demo import load_demo
+    from network.extensions import db
+    from network.reference import load_municipalities
+
+    folder = Path(tempfile.mkdtemp(prefix="directory-benchmark-"))
+    try:
+        app = _make_app(folder)
+        with app.app_context():
+            db.create_all()
+            start = time.perf_counter()
+            summary = load_demo(size, seed=SEED, mean_degree=2.0, with_accounts=False)
+            load_seconds = time.perf_counter() - start
+            # No ANALYZE: the query plans must be good on a database as the app leaves it.
+            indexed = db.session.scalar(sa.text("SELECT count(*) FROM organisation_fts_docsize"))
+        yield {
+            "benchmark": "directory",
+            "size": size,
+            "step": "load",
+            "organisations": summary.organisations,
+            "fts_rows": indexed,
+            "seconds": round(load_seconds, 1),
+        }
+
+        rng = random.Random(SEED)
+        mix = _query_mix(rng, [m.ags for m in load_municipalities()])
+        client = app.test_client()
+        for make_url in mix.values():
+            for _ in range(WARMUP // len(mix) + 1):
+                _time(client, make_url())
+        everything: list[tuple[float, float]] = []
+        for name, make_url in mix.items():
+            samples = [_time(client, make_url()) for _ in range(REPEATS)]
+            everything.extend(samples)
+            yield _row(size, name, samples)
+        yield _row(size, "overall", everything)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
