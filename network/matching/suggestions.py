@@ -1147,62 +1147,65 @@ class _Explainer:
         self.lists: dict[str, list[Any]] | None = None
 
     def explain(self, row: int) -> tuple[tuple[Reason, ...], dict[str, float]]:
+        """Reasons (largest part first) and signals of the pair in ``row``."""
         b = self.builder
         e = b.e
         if self.lists is None:  # Python values of the whole chunk, once
-            self.lists = {key: value.tolist() for key, value in self.rows.items()}
-        rows = self.lists
-        i = rows["src"][row]
-        j = rows["tgt"][row]
-        parts = rows["parts"][row]
+            rows = self.rows
+            self.lists = {key: value.tolist() for key, value in rows.items()}
+            self.lists["km"] = np.round(rows["distance"], 1).tolist()
+            self.lists["fit"] = np.round(rows["prior"], 3).tolist()
+            self.lists["lift"] = np.round(rows["lift"], 2).tolist()
+        values = self.lists
+        i = values["src"][row]
+        j = values["tgt"][row]
+        parts = values["parts"][row]
         names = e.names
-        c, s, g, x, kd, f = parts
-        reasons: list[tuple[float, int, Reason]] = []
-        if c:
-            for a, z in ((i, j), (j, i)):
-                for tag in b.tags(e.needs_int[a] & e.offers_int[z]):
-                    params = {"needer": names[a], "provider": names[z], "tag": tag}
-                    reasons.append((c, 0, Reason("need_met", params)))
-            for a, z in ((i, j), (j, i)):
-                for tag in b.tags(e.gaps_int[a] & e.offers_int[z]):
-                    params = {"needer": names[a], "provider": names[z], "tag": tag}
-                    reasons.append((c, 1, Reason("placement_gap", params)))
-        if s:
-            common = b.neighbours_of(i) & b.neighbours_of(j)
-            ranked = sorted(common, key=b.partner_rank.__getitem__)
-            shown = [names[z] for z in ranked[: b.config.common_partners_named]]
-            reasons.append(
-                (s, 2, Reason("common_partners", {"partners": shown, "count": len(common)}))
-            )
-        if g:
-            km = round(rows["distance"][row], 1)
-            reasons.append((g, 3, Reason("distance", {"km": km})))
-        if x:
-            params = {
-                "from": b.municipality(e.ags[i]),
-                "to": b.municipality(e.ags[j]),
-                "from_ags": e.ags[i],
-                "to_ags": e.ags[j],
-            }
-            reasons.append((x, 4, Reason("cross_municipal", params)))
-        if kd:
-            if rows["alliance"][row]:
-                school, trainer = (i, j) if b.school[i] else (j, i)
-                params = {"school": names[school], "trainer": names[trainer]}
-                reasons.append((kd, 5, Reason("training_alliance", params)))
-            else:
+        # Signals with a nonzero part, largest first (ties in the order of SIGNALS).
+        ranked = sorted([(-abs(part), k) for k, part in enumerate(parts) if part])
+        reasons: list[Reason] = []
+        for _, k in ranked:
+            if k == 0:  # complementarity: every need met, then every implied need met
+                for a, z in ((i, j), (j, i)):
+                    for tag in b.tags(e.needs_int[a] & e.offers_int[z]):
+                        params = {"needer": names[a], "provider": names[z], "tag": tag}
+                        reasons.append(Reason("need_met", params))
+                for a, z in ((i, j), (j, i)):
+                    for tag in b.tags(e.gaps_int[a] & e.offers_int[z]):
+                        params = {"needer": names[a], "provider": names[z], "tag": tag}
+                        reasons.append(Reason("placement_gap", params))
+            elif k == 1:
+                common = b.neighbours_of(i) & b.neighbours_of(j)
+                ranked_partners = sorted(common, key=b.partner_rank.__getitem__)
+                shown = [names[z] for z in ranked_partners[: b.config.common_partners_named]]
+                params = {"partners": shown, "count": len(common)}
+                reasons.append(Reason("common_partners", params))
+            elif k == 2:
+                reasons.append(Reason("distance", {"km": values["km"][row]}))
+            elif k == 3:
                 params = {
-                    "kind_a": e.kinds[i],
-                    "kind_b": e.kinds[j],
-                    "fit": round(rows["prior"][row], 3),
-                    "lift": round(rows["lift"][row], 2),
+                    "from": b.municipality(e.ags[i]),
+                    "to": b.municipality(e.ags[j]),
+                    "from_ags": e.ags[i],
+                    "to_ags": e.ags[j],
                 }
-                reasons.append((kd, 5, Reason("kind_fit", params)))
-        if f:
-            value = rows["feedback"][row]
-            reasons.append((f, 6, Reason("feedback", {"value": value})))
-        reasons.sort(key=_reason_order)
-        return tuple([r for _, _, r in reasons]), dict(zip(_sig.SIGNALS, parts, strict=True))
+                reasons.append(Reason("cross_municipal", params))
+            elif k == 4:
+                if values["alliance"][row]:
+                    school, trainer = (i, j) if b.school[i] else (j, i)
+                    params = {"school": names[school], "trainer": names[trainer]}
+                    reasons.append(Reason("training_alliance", params))
+                else:
+                    params = {
+                        "kind_a": e.kinds[i],
+                        "kind_b": e.kinds[j],
+                        "fit": values["fit"][row],
+                        "lift": values["lift"][row],
+                    }
+                    reasons.append(Reason("kind_fit", params))
+            else:
+                reasons.append(Reason("feedback", {"value": values["feedback"][row]}))
+        return tuple(reasons), dict(zip(_sig.SIGNALS, parts, strict=True))
 
 
 @contextmanager
@@ -1222,7 +1225,3 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _reason_order(item: tuple[float, int, Reason]) -> tuple[float, int]:
-    return (-abs(item[0]), item[1])
