@@ -5,6 +5,7 @@ Choices are filled when a form is built, in the language of the request.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -95,11 +96,16 @@ def _vocabulary_choices(terms: dict) -> list[tuple[str, str]]:
     return [(code, term.label(language)) for code, term in terms.items()]
 
 
+def _sort_key(text: str) -> str:
+    # "Ärztin" belongs with the A's, not after "Z".
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+
+
 def _profession_choices() -> list[tuple[str, str]]:
     language = current_language()
     return sorted(
         ((code, term.label(language)) for code, term in professions().items()),
-        key=lambda c: c[1].lower(),
+        key=lambda choice: _sort_key(choice[1]),
     )
 
 
