@@ -624,3 +624,14 @@ def test_deleting_a_trainee_removes_their_personal_data(
     )
     page = client.get(f"/stellen/{region['lengerich_place'].id}/bewerbungen").get_data(as_text=True)
     assert "(Konto gelöscht)" in page
+
+
+def test_upload_beyond_the_request_limit_gets_a_clear_page(app, client, login_as, region):
+    """Beyond MAX_CONTENT_LENGTH nothing of the request can be read; the page says so plainly."""
+    login_as("trainee")
+    huge = b"%PDF-1.4\n" + b"0" * (app.config["MAX_CONTENT_LENGTH"] + 1024)
+    response = _apply(client, region["lengerich_place"], upload=(io.BytesIO(huge), "riesig.pdf"))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert "viel zu groß" in body and "Ihre Nachricht an die Einrichtung" in body
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == 0
