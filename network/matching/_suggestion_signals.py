@@ -81,15 +81,6 @@ def sort_ids(ids: list[Any]) -> list[Any]:
         return sorted(ids, key=lambda x: (type(x).__name__, repr(x)))
 
 
-def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
-    """Great-circle distance in km between points given in radians (numpy broadcasting)."""
-    a = (
-        np.sin((lat2 - lat1) / 2) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(1.0, a)))
-
-
 def chord_km(distance_km: float) -> float:
     """Straight-line (chord) length of a great-circle distance; kd-trees search by chord."""
     return 2 * EARTH_RADIUS_KM * math.sin(min(math.pi / 2, distance_km / (2 * EARTH_RADIUS_KM)))
@@ -594,34 +585,48 @@ def _pair_tables(
     }
 
 
-#: The weights calibration learns, in the order of the features of :func:`_features`.
+#: The weights calibration learns, in the order of :meth:`_Signals.stacked`.
 CALIBRATED = ("complementarity_weight", "structure_weight", "geography_weight", "kind_weight")
 
 
-def _features(
-    context: Context, src: np.ndarray, tgt: np.ndarray, structure: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unweighted signals of pairs: ``(features (P, 4), distance, within reach)``.
+@dataclass(frozen=True, slots=True)
+class _Signals:
+    """Unweighted signals of pairs, the single definition scoring and calibration share."""
 
-    ``structure`` is the raw resource-allocation (or Adamic–Adar) value of each pair.
-    """
+    complementarity: np.ndarray  # log(1 + needs met, implied ones counted at their share)
+    structure: np.ndarray  # log(1 + v / structure_scale)
+    geography: np.ndarray  # log((R + s) / (d + s))
+    kind: np.ndarray  # log(1 + kind lift)
+    distance: np.ndarray  # km
+    within_reach: np.ndarray
+    pair_type: np.ndarray  # index into the flat pair tables
+
+    def stacked(self) -> np.ndarray:
+        """The four calibrated signals as columns, in the order of ``CALIBRATED``."""
+        columns = (self.complementarity, self.structure, self.geography, self.kind)
+        return np.column_stack(columns).reshape(len(self.distance), len(CALIBRATED))
+
+
+def _signals(context: Context, src: np.ndarray, tgt: np.ndarray, structure: np.ndarray) -> _Signals:
+    """The signals of the pairs ``(src, tgt)``; ``structure`` is their raw 2-hop value."""
     e = context.encoded
     cfg = context.config
+    # Great-circle distance from the chord between the points on the sphere.
     x, y, z = context.x, context.y, context.z
     dx, dy, dz = x[src] - x[tgt], y[src] - y[tgt], z[src] - z[tgt]
     chord = np.sqrt(dx * dx + dy * dy + dz * dz)
     distance = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, chord / (2 * EARTH_RADIUS_KM)))
     pair_type = context.type_code[src] * (3 * len(e.kind_list)) + context.type_code[tgt]
     soft = cfg.distance_softening_km
-    features = np.column_stack(
-        (
-            np.log1p(_matches(context, src, tgt)),
-            np.log1p(structure / cfg.structure_scale),
-            np.log((context.reference_km + soft) / (distance + soft)),
-            context.pair_kind_signal[pair_type],
-        )
-    ).reshape(len(src), len(CALIBRATED))
-    return features, distance, distance <= context.pair_reach[pair_type]
+    return _Signals(
+        complementarity=np.log1p(_matches(context, src, tgt)),
+        structure=np.log1p(structure / cfg.structure_scale),
+        geography=np.log((context.reference_km + soft) / (distance + soft)),
+        kind=context.pair_kind_signal[pair_type],
+        distance=distance,
+        within_reach=distance <= context.pair_reach[pair_type],
+        pair_type=pair_type,
+    )
 
 
 def calibrated_weights(context: Context) -> dict[str, float] | None:
@@ -664,11 +669,11 @@ def calibrated_weights(context: Context) -> dict[str, float] | None:
         pos = np.minimum(np.searchsorted(hop_keys, keys), len(hop_keys) - 1)
         found = hop_keys[pos] == keys
         structure[found] = two_hop.data[pos[found]]
-    features, _distance, within = _features(context, src, tgt, structure)
+    signals = _signals(context, src, tgt, structure)
     # Rows in id order: the optimiser then sees the same problem whatever the input order.
     order = np.lexsort((e.tie[tgt], e.tie[src]))
-    order = order[within[order]]
-    features, label = features[order], label[order].astype(float)
+    order = order[signals.within_reach[order]]
+    features, label = signals.stacked()[order], label[order].astype(float)
     if label.sum() < cfg.calibration_min_links / 10 or label.sum() == len(label):
         return None
     prior = np.array([getattr(cfg, name) for name in CALIBRATED], dtype=float)
@@ -765,22 +770,20 @@ def _chunk_keys(sorted_keys: np.ndarray, n: int, in_chunk: np.ndarray) -> np.nda
 
 
 def candidates(context: Context, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidate pairs of ``sources`` as sorted unique keys ``i * n + j`` and structure part.
+    """Candidate pairs of ``sources`` as sorted unique keys ``i * n + j`` and 2-hop values.
 
-    The union of the 2-hop neighbours (whose structure value is the weighted count of common
-    partners, their row of ``A · W · A``; the part is ``w · log(1 + v / scale)``), the kd-tree
+    The union of the 2-hop neighbours (whose value is the weighted count of common partners,
+    their row of ``A · W · A``, 0 for the others), the kd-tree
     candidates and the feedback pairs. ``sources`` is a sorted run of the sources the context
     was built for. A pair's values depend only on the pair, never on which other sources are
     in the chunk.
     """
     encoded = context.encoded
-    cfg = context.config
     n = encoded.n
     two_hop = encoded.adjacency[sources] @ context.propagation
     two_hop.sort_indices()  # with sorted rows: the 2-hop keys come sorted
     hop_rows = np.repeat(sources.astype(np.int64), np.diff(two_hop.indptr))
     hop_keys = hop_rows * n + two_hop.indices.astype(np.int64)
-    hop_parts = cfg.structure_weight * np.log1p(two_hop.data / cfg.structure_scale)
     in_chunk = np.zeros(n, dtype=bool)
     in_chunk[sources] = True
     low, high = np.searchsorted(
@@ -792,9 +795,9 @@ def candidates(context: Context, sources: np.ndarray) -> tuple[np.ndarray, np.nd
     others = others[~_contained(others, hop_keys)]
     # Sorted keys keep each source's targets in order, which the gathers below profit from.
     keys = _sorted_unique(np.concatenate((hop_keys, others)))
-    parts = np.zeros(len(keys))
-    parts[_positions_found(keys, hop_keys)] = hop_parts
-    return keys, parts, in_chunk
+    values = np.zeros(len(keys))
+    values[_positions_found(keys, hop_keys)] = two_hop.data
+    return keys, values, in_chunk
 
 
 def _positions_found(sorted_keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -866,22 +869,16 @@ def score_chunk(context: Context, sources: np.ndarray, k: int) -> dict[str, np.n
     admissible = np.ones(len(keys), dtype=bool)
     admissible[_positions_found(keys, forbidden)] = False
 
-    # Great-circle distance from the chord between the points on the sphere.
-    x, y, z = context.x, context.y, context.z
-    dx, dy, dz = x[src] - x[tgt], y[src] - y[tgt], z[src] - z[tgt]
-    chord = np.sqrt(dx * dx + dy * dy + dz * dz)
-    distance = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, chord / (2 * EARTH_RADIUS_KM)))
-    pair_type = context.type_code[src] * (3 * len(e.kind_list)) + context.type_code[tgt]
-    admissible &= distance <= context.pair_reach[pair_type]
-
-    complementarity = cfg.complementarity_weight * np.log1p(_matches(context, src, tgt))
-    structure_part = structure
-    soft = cfg.distance_softening_km
-    geography = cfg.geography_weight * np.log((context.reference_km + soft) / (distance + soft))
+    signals = _signals(context, src, tgt, structure)
+    admissible &= signals.within_reach
+    distance, pair_type = signals.distance, signals.pair_type
+    complementarity = cfg.complementarity_weight * signals.complementarity
+    structure_part = cfg.structure_weight * signals.structure
+    geography = cfg.geography_weight * signals.geography
+    kind = cfg.kind_weight * signals.kind
     ags_src, ags_tgt = e.ags_code[src], e.ags_code[tgt]
     cross = (ags_src != ags_tgt) & (ags_src >= 0) & (ags_tgt >= 0)
     cross_part = cfg.cross_municipal_bonus * cross
-    kind = cfg.kind_weight * context.pair_kind_signal[pair_type]
     feedback = np.zeros(len(keys))
     if len(context.feedback_keys):
         pos = np.searchsorted(context.feedback_keys, keys)
