@@ -20,12 +20,13 @@ No Flask, no SQLAlchemy: the function is unit-tested with hand-made facts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from network.matching.geo import haversine_km
+from network.matching.geo import EARTH_RADIUS_KM, haversine_km
 
 __all__ = [
     "NEARBY_KM",
@@ -354,16 +355,33 @@ def figure_changes(
     return tuple(changes)
 
 
+def _search_box(latitude: float) -> tuple[float, float]:
+    """Half-widths in degrees (latitude, longitude) of a box holding every point within
+    :data:`NEARBY_KM` of a point at ``latitude`` (the classic spherical bounds, with a margin)."""
+    angle = NEARBY_KM / EARTH_RADIUS_KM
+    cos_lat = math.cos(math.radians(latitude))
+    ratio = math.sin(angle) / cos_lat if cos_lat > 1e-12 else 2.0
+    lon = 180.0 if ratio >= 1.0 else math.degrees(math.asin(ratio))
+    return math.degrees(angle) * 1.001, lon * 1.001
+
+
 def _nearby(
     recipient: Recipient, organisations: Iterable[OrganisationFact]
 ) -> list[NearbyOrganisation]:
     own_ids = recipient.organisation_ids
+    # Two comparisons against a bounding box rule most candidates out; only those inside get
+    # the great-circle distance.
+    boxes = [(own, *_search_box(own.latitude)) for own in recipient.organisations if own.needs]
     found = []
     for candidate in organisations:
         if candidate.id in own_ids or not candidate.offers:
             continue
         best: NearbyOrganisation | None = None
-        for own in recipient.organisations:
+        for own, lat_span, lon_span in boxes:
+            if abs(candidate.latitude - own.latitude) > lat_span:
+                continue
+            if abs((candidate.longitude - own.longitude + 180.0) % 360.0 - 180.0) > lon_span:
+                continue
             matching = candidate.offers & own.needs
             if not matching:
                 continue

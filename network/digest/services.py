@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
-from flask_babel import force_locale, gettext
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
@@ -47,8 +47,9 @@ from network.digest.content import (
     SuggestionFact,
 )
 from network.digest.periods import FREQUENCIES, next_scheduled_moment, period_key, scheduled_moment
+from network.digest.presenter import MailRenderer, PresentedSection
 from network.extensions import db
-from network.mail.outbox import deliver_all, mail_context, queue_rendered, render_email
+from network.mail.outbox import BackgroundDelivery, mail_context, queue_many
 from network.models import (
     Announcement,
     Application,
@@ -125,7 +126,9 @@ class _Links:
     """
 
     def __init__(self) -> None:
-        app = current_app
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        #: Digest templates per language; a run renders with one renderer (phrases cached).
+        self.renderer = MailRenderer(app)
         base = urlsplit(app.config.get("BASE_URL") or "http://localhost")
         self._adapter = app.url_map.bind(
             base.netloc or "localhost",
@@ -133,8 +136,16 @@ class _Links:
             url_scheme=base.scheme or "http",
         )
         self._views = app.view_functions
+        self._cache: dict[tuple[Any, ...], str] = {}
 
     def url(self, endpoint: str, fallback: str = "main.dashboard", **values: Any) -> str:
+        key = (endpoint, fallback, tuple(sorted(values.items())))
+        if key not in self._cache:
+            self._cache[key] = self.build(endpoint, fallback, values)
+        return self._cache[key]
+
+    def build(self, endpoint: str, fallback: str, values: dict[str, Any]) -> str:
+        """A link that is not cached (one of a kind, such as an unsubscribe link)."""
         for name, args in ((endpoint, values), (fallback, {})):
             if name in self._views:
                 try:
@@ -771,27 +782,18 @@ class _Rendered:
 
 def _render(prepared: _Prepared, links: _Links) -> _Rendered:
     user, digest = prepared.user, prepared.digest
-    language = digest.recipient.language
-    token = unsubscribe_token(user)
-    unsubscribe_url = links.url("digest.unsubscribe", token=token)
-    context = {
-        "digest": digest,
-        "user": user,
-        "period_key": prepared.key,
-        "since_local": digest.since.astimezone(LOCAL_TZ),
-        "until_local": digest.until.astimezone(LOCAL_TZ),
-        "platform_url": links.url("main.dashboard"),
-        "settings_url": links.url("digest.settings"),
-        "unsubscribe_url": unsubscribe_url,
-    }
-    with force_locale(language):
-        if digest.item_count == 1:
-            subject = gettext("Gesundheitsregion Münsterland: eine Neuigkeit für Sie")
-        else:
-            subject = gettext(
-                "Gesundheitsregion Münsterland: %(num)d Neuigkeiten für Sie", num=digest.item_count
-            )
-    text, html = render_email("digest/digest", language, **context)
+    presenter = links.renderer.presenter(digest.recipient.language)
+    unsubscribe_url = links.build(
+        "digest.unsubscribe", "main.index", {"token": unsubscribe_token(user)}
+    )
+    text, html = links.renderer.render(
+        digest,
+        user=user,
+        platform_url=links.url("main.dashboard"),
+        settings_url=links.url("digest.settings"),
+        unsubscribe_url=unsubscribe_url,
+    )
+    subject = presenter.subject(digest.item_count)
     return _Rendered(
         subject=subject, text=text, html=html, headers=_mail_headers(user, unsubscribe_url)
     )
@@ -886,51 +888,50 @@ def _already_delivered(prepared: list[_Prepared]) -> set[tuple[int, str]]:
 def _write(
     todo: list[_Prepared], rendered: dict[int, _Rendered], until: datetime, report: DigestRunReport
 ) -> list[int]:
-    messages: list[tuple[_Prepared, OutboxMessage]] = []
+    """Insert the chunk's messages, delivery rows and ``last_digest_at`` (bulk statements)."""
+    sending = [item for item in todo if item.user.id in rendered]
+    outbox_ids = queue_many(
+        [
+            {
+                "recipient": item.user.email,
+                "subject": rendered[item.user.id].subject,
+                "text_body": rendered[item.user.id].text,
+                "html_body": rendered[item.user.id].html,
+                "headers": rendered[item.user.id].headers,
+                "key": f"digest:{item.user.id}:{item.key}",
+            }
+            for item in sending
+        ],
+        category=DIGEST_CATEGORY,
+    )
+    by_user = {item.user.id: outbox_id for item, outbox_id in zip(sending, outbox_ids, strict=True)}
     deliveries = []
     for item in todo:
-        mail = rendered.get(item.user.id)
-        if mail is None:
-            deliveries.append(
-                DigestDelivery(
-                    user_id=item.user.id, period_key=item.key, outcome="empty", item_count=0
-                )
-            )
+        outbox_id = by_user.get(item.user.id)
+        deliveries.append(
+            {
+                "user_id": item.user.id,
+                "period_key": item.key,
+                "outcome": "queued" if outbox_id else "empty",
+                "item_count": item.digest.item_count if outbox_id else 0,
+                "outbox_id": outbox_id,
+                "created_at": until,
+            }
+        )
+        if outbox_id is None:
             report.empty += 1
             continue
-        message = queue_rendered(
-            item.user.email,
-            mail.subject,
-            mail.text,
-            mail.html,
-            key=f"digest:{item.user.id}:{item.key}",
-            category=DIGEST_CATEGORY,
-            headers=mail.headers,
-        )
-        messages.append((item, message))
-    db.session.flush()  # one batched INSERT for the chunk's messages gives their ids
-    for item, message in messages:
-        deliveries.append(
-            DigestDelivery(
-                user_id=item.user.id,
-                period_key=item.key,
-                outcome="queued",
-                item_count=item.digest.item_count,
-                outbox_id=message.id,
-            )
-        )
         report.queued += 1
         if len(report.recipients) < MAX_LISTED_RECIPIENTS:
             report.recipients.append((item.user.email, item.digest.item_count))
-    db.session.add_all(deliveries)
+    db.session.execute(sa.insert(DigestDelivery), deliveries)
     db.session.execute(
         sa.update(User)
         .where(User.id.in_([item.user.id for item in todo]))
         .values(last_digest_at=until)
         .execution_options(synchronize_session=False)
     )
-    db.session.flush()
-    return [message.id for _item, message in messages]
+    return outbox_ids
 
 
 def _count_outcomes(outbox_ids: list[int], report: DigestRunReport) -> None:
@@ -948,6 +949,47 @@ def _count_outcomes(outbox_ids: list[int], report: DigestRunReport) -> None:
     report.failed = counts.get("failed", 0)
 
 
+def _build_all(
+    ids: list[int],
+    now: datetime,
+    keys: dict[str, str],
+    links: _Links,
+    report: DigestRunReport,
+    *,
+    dry_run: bool,
+    progress: Progress | None,
+    chunk_size: int,
+) -> list[int]:
+    """Build, render and (unless ``dry_run``) queue the digests of ``ids``, chunk by chunk."""
+    outbox_ids: list[int] = []
+    if not ids:
+        return outbox_ids
+    loader = _FactLoader(now, now - timedelta(days=MAX_WINDOW_DAYS), links)
+    done = 0
+    for chunk_ids in _chunks(ids, chunk_size):
+        users = db.session.scalars(
+            sa.select(User).where(User.id.in_(chunk_ids)).order_by(User.id)
+        ).all()
+        prepared = _prepare(users, loader, keys)
+        if dry_run:
+            for item in prepared:
+                if item.digest.is_empty:
+                    report.empty += 1
+                    continue
+                _render(item, links)
+                report.queued += 1
+                if len(report.recipients) < MAX_LISTED_RECIPIENTS:
+                    report.recipients.append((item.user.email, item.digest.item_count))
+            db.session.rollback()
+        else:
+            outbox_ids += _persist_chunk(prepared, links, now, report)
+        del users, prepared  # the session's identity map is weak: the chunk can be freed
+        done += len(chunk_ids)
+        if progress:
+            progress("Zusammenstellen", done, len(ids))
+    return outbox_ids
+
+
 def run_digests(
     now: datetime | None = None,
     *,
@@ -961,7 +1003,8 @@ def run_digests(
 
     With ``user_email`` the person's digest of the current period is made even if its moment
     has not come yet (but never twice). ``dry_run`` builds and renders without writing or
-    sending anything. ``progress(step, done, total)`` is called after every chunk and batch.
+    sending anything. ``progress(step, done, total)`` is called after every chunk ("Zusammenstellen")
+    and while the outbox is delivered ("Versenden"); delivery starts with the first chunk.
     """
     started = time.perf_counter()
     now = now or utcnow()
@@ -984,55 +1027,32 @@ def run_digests(
             ids = due_user_ids(now)
         report.due = len(ids)
         db.session.rollback()
-        outbox_ids: list[int] = []
-        if ids:
-            floor = now - timedelta(days=MAX_WINDOW_DAYS)
-            loader = _FactLoader(now, floor, links)
-            done = 0
-            for chunk_ids in _chunks(ids, chunk_size):
-                users = db.session.scalars(
-                    sa.select(User).where(User.id.in_(chunk_ids)).order_by(User.id)
-                ).all()
-                prepared = _prepare(users, loader, keys)
-                if dry_run:
-                    for item in prepared:
-                        if item.digest.is_empty:
-                            report.empty += 1
-                        else:
-                            _render(item, links)
-                            report.queued += 1
-                            if len(report.recipients) < MAX_LISTED_RECIPIENTS:
-                                report.recipients.append((item.user.email, item.digest.item_count))
-                    db.session.rollback()
-                else:
-                    outbox_ids += _persist_chunk(prepared, links, now, report)
-                del users, prepared  # the session's identity map is weak: the chunk can be freed
-                done += len(chunk_ids)
-                if progress:
-                    progress("Zusammenstellen", done, len(ids))
-        if dry_run:
-            report.seconds = time.perf_counter() - started
-            return report
-        if deliver:
-            due_total = (
-                db.session.scalar(
-                    sa.select(sa.func.count())
-                    .select_from(OutboxMessage)
-                    .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-                )
-                or 0
+        sending = deliver and not dry_run
+        # Senders deliver each chunk as soon as it is committed, while the next one is built.
+        delivery = BackgroundDelivery().start(producing=True) if sending else None
+        try:
+            outbox_ids = _build_all(
+                ids,
+                now,
+                keys,
+                links,
+                report,
+                dry_run=dry_run,
+                progress=progress,
+                chunk_size=chunk_size,
             )
-            db.session.rollback()
+        finally:
+            if delivery is not None:
+                delivery.done_producing()
+        if delivery is not None:
+            total = max(report.queued, 1)
 
             def delivered(count: int) -> None:
                 if progress:
-                    progress("Versenden", min(count, due_total), max(due_total, 1))
+                    progress("Versenden", min(count, total), total)
 
-            delivery = deliver_all(progress=delivered)
-            if progress and due_total == 0:
-                progress("Versenden", 1, 1)
-            report.mail_delivered = delivery.sent
-        _count_outcomes(outbox_ids, report)
+            report.mail_delivered = delivery.wait(delivered).sent
+            _count_outcomes(outbox_ids, report)
     report.seconds = time.perf_counter() - started
     log.info("%s", report)
     return report
@@ -1045,6 +1065,7 @@ def run_digests(
 class DigestPreview:
     user: User
     digest: Digest
+    sections: list[PresentedSection]
     period_key: str
     subject: str
     text: str
@@ -1064,11 +1085,15 @@ def preview_digest(user: User, now: datetime | None = None) -> DigestPreview:
         frequency = user.digest_frequency if user.digest_frequency in keys else "weekly"
         [prepared] = _prepare([user], loader, keys, forced_key=keys[frequency])
         rendered = _render(prepared, links)
+        sections = links.renderer.presenter(prepared.digest.recipient.language).sections(
+            prepared.digest
+        )
     summary = digest_settings_summary(user, now)
     db.session.rollback()
     return DigestPreview(
         user=user,
         digest=prepared.digest,
+        sections=sections,
         period_key=prepared.key,
         subject=rendered.subject,
         text=rendered.text,

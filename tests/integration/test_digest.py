@@ -651,3 +651,10 @@ def test_coordinator_starts_a_run_and_watches_its_progress(world, client, auth, 
     job = db.session.get(Job, job.id)
     assert job.status == "done" and job.result["sent"] == 5 and job.result["empty"] == 1
     assert len(smtp_server.messages) == 5
+
+
+def test_rendering_english_digests_leaves_the_site_german(world, client, smtp_server):
+    services.run_digests()  # renders Tom's digest in English
+    page = client.get("/")
+    assert 'lang="de"' in page.get_data(as_text=True)
+    assert "Über die Plattform" in page.get_data(as_text=True)

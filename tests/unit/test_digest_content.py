@@ -306,7 +306,9 @@ class TestPeriods:
 
 
 def test_doctests():
-    for module in (content, periods):
+    from network.digest import presenter
+
+    for module in (content, periods, presenter):
         failures, _tests = doctest.testmod(module)
         assert failures == 0
 
@@ -321,3 +323,44 @@ def test_digest_rules_are_pure(name):
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
     assert not imported & {"flask", "flask_babel", "sqlalchemy", "werkzeug", "jinja2"}
+
+
+def test_nearby_box_never_drops_a_point_within_the_radius():
+    """Property check against brute force: random points around own organisations anywhere."""
+    import random
+
+    from network.matching.geo import haversine_km
+
+    rng = random.Random(7)
+    for _ in range(300):
+        lat, lon = rng.uniform(-85, 85), rng.uniform(-180, 180)
+        own = OwnOrganisation(1, "eigen", lat, lon, needs=frozenset({"x"}))
+        candidates = [
+            org(
+                i + 2,
+                f"o{i}",
+                (
+                    max(-90, min(90, lat + rng.uniform(-0.4, 0.4))),
+                    (lon + rng.uniform(-0.8, 0.8) + 180) % 360 - 180,
+                ),
+                offers={"x"},
+            )
+            for i in range(MAX_ITEMS)  # a section lists at most MAX_ITEMS
+        ]
+        digest = build_digest(
+            Recipient(9, "provider", organisations=(own,)),
+            DigestFacts(organisations=candidates),
+            SINCE,
+            UNTIL,
+        )
+        got = (
+            {n.organisation.id for n in digest.section("nearby").items}
+            if digest.section("nearby")
+            else set()
+        )
+        expected = {
+            c.id
+            for c in candidates
+            if haversine_km(lat, lon, c.latitude, c.longitude) <= content.NEARBY_KM
+        }
+        assert got == expected
