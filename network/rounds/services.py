@@ -130,7 +130,7 @@ JOB_KIND = "rounds"
 #: Rounds with up to this many ranking entries are matched (or published) within the request.
 DEFAULT_SYNC_MAX_ENTRIES = 20_000
 #: A job that has not finished after this long is taken to have died with its process.
-STALE_JOB_AFTER = timedelta(hours=2)
+STALE_JOB_AFTER = timedelta(minutes=30)
 #: Default profession of a placement that is not tied to a position (rounds are for nursing).
 DEFAULT_PROFESSION = "pflegefachperson"
 CHOICE_LIMIT = 300
@@ -153,14 +153,14 @@ STATUS_BADGES = {
 }
 #: Steps of a matching run, in order (the CLI shows one bar each; the browser one overall bar).
 MATCH_STEPS = ("load", "proposals", "match", "store")
-PUBLISH_STEPS = ("publish", "mail")
+#: Publishing is one transaction (status and every mail, or nothing), so it has one step.
+PUBLISH_STEPS = ("publish",)
 STEP_LABELS: dict[str, Any] = {
     "load": _l("Rangfolgen werden geladen"),
     "proposals": _l("Fehlende Rangfolgen der Einrichtungen werden ergänzt"),
     "match": _l("Stabile Zuteilung wird berechnet"),
     "store": _l("Ergebnis wird gespeichert"),
-    "publish": _l("Ergebnis wird veröffentlicht"),
-    "mail": _l("Benachrichtigungen werden vorbereitet"),
+    "publish": _l("Ergebnis wird veröffentlicht, Benachrichtigungen werden vorbereitet"),
 }
 
 
@@ -1898,10 +1898,11 @@ def publish_round(
                 "Die Rangfolgen haben sich seit der Zuteilung geändert. Bitte führen Sie die Zuteilung erneut aus."
             )
         )
+    # No progress report from here to the commit: reporting commits the job's row, which
+    # would commit a half-published round with it.
     round_.status = "published"
     round_.published_at = utcnow()
-    report("publish", 1, 1)
-    mails = _queue_result_mails(round_, report)
+    mails = _queue_result_mails(round_)
     record(
         "rounds.published",
         "allocation_round",
@@ -1911,6 +1912,7 @@ def publish_round(
         mails=mails,
     )
     db.session.commit()
+    report("publish", 1, 1)
     return mails
 
 
@@ -1918,7 +1920,7 @@ def _absolute(endpoint: str, **values: Any) -> str:
     return current_app.config.get("BASE_URL", "").rstrip("/") + url_for(endpoint, **values)
 
 
-def _queue_result_mails(round_: AllocationRound, report: Progress) -> int:
+def _queue_result_mails(round_: AllocationRound) -> int:
     assignments = {
         a.user_id: a
         for a in db.session.scalars(
@@ -1951,7 +1953,6 @@ def _queue_result_mails(round_: AllocationRound, report: Progress) -> int:
         .order_by(Membership.organisation_id, User.id)
     ).all()
     total = len(trainees) + len(members)
-    done = 0
     with mail_context():
         link = _absolute("rounds.index")
         for user in trainees:
@@ -1976,9 +1977,6 @@ def _queue_result_mails(round_: AllocationRound, report: Progress) -> int:
                 rank=assignment.trainee_rank if assignment else None,
                 link=_absolute("rounds.my_ranking", round_id=round_.id),
             )
-            done += 1
-            if done % 200 == 0:
-                report("mail", done, total)
         for organisation_id, user in members:
             own = sorted(by_organisation[organisation_id], key=lambda p: p.id)
             lists = [
@@ -2000,10 +1998,6 @@ def _queue_result_mails(round_: AllocationRound, report: Progress) -> int:
                 lists=lists,
                 link=link,
             )
-            done += 1
-            if done % 200 == 0:
-                report("mail", done, total)
-    report("mail", total, total)
     return total
 
 

@@ -876,3 +876,31 @@ def test_overview_counts_applicants_and_missing_provider_rankings(app, small_rou
     page = client_for(app, s.coordinator).get(f"/vergaberunden/{s.round.id}").get_data(as_text=True)
     assert "1 Einsatzort hat Bewerbungen, aber noch keine Rangfolge" in page
     assert "1 Einsatzort hat Bewerbungen, die in der Rangfolge der Einrichtung fehlen" in page
+
+
+def test_publishing_is_all_or_nothing(app, small_round, monkeypatch):
+    s = small_round
+    s.rank_all()
+    services.run_match(s.round.id, actor_id=s.coordinator.id)
+    real_queue = services.queue_email
+    calls = []
+
+    def flaky_queue(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return real_queue(*args, **kwargs)
+
+    monkeypatch.setattr(services, "queue_email", flaky_queue)
+    response = client_for(app, s.coordinator).post(
+        f"/vergaberunden/{s.round.id}/veroeffentlichen", follow_redirects=True
+    )
+    assert response.status_code == 200
+    assert "Unerwarteter Fehler" in response.get_data(as_text=True)
+    db.session.expire_all()
+    round_ = db.session.get(AllocationRound, s.round.id)
+    assert round_.status == "matched" and round_.published_at is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+    assert "rounds.published" not in actions(s.round.id)
+    job = db.session.scalar(sa.select(Job).order_by(Job.id.desc()))
+    assert job.status == "failed"
