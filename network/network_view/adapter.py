@@ -7,9 +7,9 @@ The one adapter between the tables and the pure graph package: :func:`load_netwo
 
 Filters select **organisations** by Kreis, model region and kind (values of one filter are
 alternatives, different filters must all hold) and **collaborations** by kind; a collaboration
-is kept only when both its organisations are selected (the induced subgraph). Places follow
-the Kreis and model-region filters, so the per-municipality table lists exactly the selected
-municipalities.
+is kept only when both its organisations are selected (the induced subgraph) or, with
+``with_partners``, when at least one is, its partner joining the graph. Places are the selected
+municipalities plus those of the organisations loaded.
 
 :func:`data_version` is a cheap fingerprint of everything :func:`load_network` reads; the
 coordinators' analyses are cached under it (see :mod:`network.network_view.services`).
@@ -46,23 +46,33 @@ class NetworkFilters:
     ``kreise`` are 5-digit Kreis keys (``"05566"``), ``model_regions`` slugs of
     ``MODEL_REGIONS``, ``kinds`` ``ORGANISATION_KINDS`` codes and ``edge_kinds``
     ``COLLABORATION_KINDS`` codes. Values are kept sorted and unique, so equal filters are equal
-    cache keys.
+    cache keys. ``with_partners`` adds the direct partners of the selected organisations (and
+    the collaborations with them), so that work across the border of the selection counts.
     """
 
     kreise: tuple[str, ...] = ()
     model_regions: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     edge_kinds: tuple[str, ...] = ()
+    with_partners: bool = False
 
     def __post_init__(self) -> None:
         for name in ("kreise", "model_regions", "kinds", "edge_kinds"):
             object.__setattr__(self, name, _tuple(getattr(self, name)))
+        object.__setattr__(self, "with_partners", bool(self.with_partners))
 
     @property
     def is_empty(self) -> bool:
-        return not (self.kreise or self.model_regions or self.kinds or self.edge_kinds)
+        return not (
+            self.kreise or self.model_regions or self.kinds or self.edge_kinds or self.with_partners
+        )
 
-    def as_args(self) -> dict[str, list[str]]:
+    @property
+    def selects_organisations(self) -> bool:
+        """Whether the filters restrict the organisations (not only the collaborations)."""
+        return bool(self.kreise or self.model_regions or self.kinds)
+
+    def as_args(self) -> dict[str, Any]:
         """Query-string arguments reproducing these filters (``url_for(..., **as_args())``)."""
         pairs = (
             ("kreis", self.kreise),
@@ -70,10 +80,20 @@ class NetworkFilters:
             ("kind", self.kinds),
             ("edge_kind", self.edge_kinds),
         )
-        return {key: list(values) for key, values in pairs if values}
+        args: dict[str, Any] = {key: list(values) for key, values in pairs if values}
+        if self.with_partners:
+            args["partners"] = "1"
+        return args
 
-    def key(self) -> tuple[tuple[str, ...], ...]:
-        return (self.kreise, self.model_regions, self.kinds, self.edge_kinds)
+    def key(self) -> tuple[Any, ...]:
+        return (self.kreise, self.model_regions, self.kinds, self.edge_kinds, self.with_partners)
+
+    def selects_place(self, place: Any) -> bool:
+        """Whether the Kreis and model-region filters select ``place`` (a :class:`Place`; the
+        first five digits of an AGS are its Kreis key)."""
+        if self.kreise and place.ags[:5] not in self.kreise:
+            return False
+        return not (self.model_regions and place.model_region not in self.model_regions)
 
 
 def _place_conditions(filters: NetworkFilters) -> list[sa.ColumnElement[bool]]:
@@ -138,17 +158,48 @@ def load_network(
     tuple
         ``(organisations, collaborations, places)``: organisations in id order with their
         offers and needs, collaborations in id order (``source < target``), places in AGS
-        order. Plain data: nothing refers to the session any more.
+        order: the selected ones plus those of the organisations loaded (use
+        :meth:`NetworkFilters.selects_place` to tell them apart). Plain data: nothing refers to
+        the session any more.
     """
     filters = filters or NetworkFilters()
     conditions = organisation_conditions(filters)
+    selected = _selected_ids(filters)
+
+    edge_conditions: list[sa.ColumnElement[bool]] = [CollaborationRow.status.in_(tuple(statuses))]
+    if filters.edge_kinds:
+        edge_conditions.append(CollaborationRow.kind.in_(filters.edge_kinds))
+    if conditions and filters.with_partners:
+        edge_conditions.append(
+            sa.or_(CollaborationRow.org_a_id.in_(selected), CollaborationRow.org_b_id.in_(selected))
+        )
+    elif conditions:
+        edge_conditions += [
+            CollaborationRow.org_a_id.in_(selected),
+            CollaborationRow.org_b_id.in_(selected),
+        ]
+    org_condition: sa.ColumnElement[bool] | None = None
+    if conditions and filters.with_partners:
+        edges = sa.select(CollaborationRow.org_a_id, CollaborationRow.org_b_id).where(
+            *edge_conditions
+        )
+        org_condition = sa.or_(
+            Organisation.id.in_(selected),
+            Organisation.id.in_(edges.with_only_columns(CollaborationRow.org_a_id)),
+            Organisation.id.in_(edges.with_only_columns(CollaborationRow.org_b_id)),
+        )
+    elif conditions:
+        org_condition = sa.and_(*conditions)
+    org_filter = [org_condition] if org_condition is not None else []
 
     tags: dict[int, tuple[list[str], list[str]]] = {}
     tag_query = sa.select(
         OrganisationTag.organisation_id, OrganisationTag.direction, OrganisationTag.tag
     )
-    if conditions:
-        tag_query = tag_query.where(OrganisationTag.organisation_id.in_(_selected_ids(filters)))
+    if org_filter:
+        tag_query = tag_query.where(
+            OrganisationTag.organisation_id.in_(sa.select(Organisation.id).where(*org_filter))
+        )
     for org_id, direction, tag in db.session.execute(tag_query):
         offers, needs = tags.setdefault(org_id, ([], []))
         (offers if direction == "offer" else needs).append(tag)
@@ -166,7 +217,7 @@ def load_network(
             Organisation.exact_location,
             Organisation.synthetic,
         )
-        .where(*conditions)
+        .where(*org_filter)
         .order_by(Organisation.id)
     ):
         offers, needs = tags.get(row.id, no_tags)
@@ -187,15 +238,6 @@ def load_network(
             )
         )
 
-    edge_conditions: list[sa.ColumnElement[bool]] = [CollaborationRow.status.in_(tuple(statuses))]
-    if filters.edge_kinds:
-        edge_conditions.append(CollaborationRow.kind.in_(filters.edge_kinds))
-    if conditions:
-        selected = _selected_ids(filters)
-        edge_conditions += [
-            CollaborationRow.org_a_id.in_(selected),
-            CollaborationRow.org_b_id.in_(selected),
-        ]
     collaborations = [
         Collaboration(a, b, kind, status, since)
         for a, b, kind, status, since in db.session.execute(
@@ -210,7 +252,11 @@ def load_network(
             .order_by(CollaborationRow.id)
         )
     ]
-    return organisations, collaborations, load_places(filters)
+    # Every organisation's municipality is among the places (build_graph takes Kreis, model
+    # region and the approximate location from it), even a partner's outside the selection.
+    needed = {o.ags for o in organisations}
+    places = [p for p in load_places() if filters.selects_place(p) or p.ags in needed]
+    return organisations, collaborations, places
 
 
 def data_version() -> tuple[Any, ...]:

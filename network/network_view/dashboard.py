@@ -59,8 +59,10 @@ from flask_babel import gettext as _
 from network.extensions import db
 from network.graph import (
     DEFAULT_REACH_KM,
+    Coverage,
     build_graph,
     collaboration_graph,
+    coverage_summary,
     run_all_analyses,
     to_cytoscape,
     to_gexf,
@@ -204,7 +206,8 @@ def _values(args: Mapping[str, Any], key: str) -> list[str]:
 
 
 def parse_filters(args: Mapping[str, Any]) -> tuple[NetworkFilters, dict[str, str]]:
-    """Filters from query arguments ``kreis``, ``model_region``, ``kind``, ``edge_kind``.
+    """Filters from query arguments ``kreis``, ``model_region``, ``kind``, ``edge_kind`` and
+    ``partners=1`` (include the direct partners of the selection).
 
     Unknown values are dropped and reported: ``errors`` maps the argument to a message for the
     user, so a page can show it at the field and a JSON endpoint can answer 400.
@@ -229,6 +232,8 @@ def parse_filters(args: Mapping[str, Any]) -> tuple[NetworkFilters, dict[str, st
         model_regions=chosen["model_region"],
         kinds=chosen["kind"],
         edge_kinds=chosen["edge_kind"],
+        with_partners=bool(_values(args, "partners"))
+        and _values(args, "partners")[-1] in ("1", "on"),
     )
     return filters, errors
 
@@ -458,13 +463,31 @@ def compute_analysis(
         build_graph(organisations, collaborations, places, include_locations=False)
     )
     _report(progress, "analyse")
-    result = run_all_analyses(H, places, **ANALYSIS_PARAMETERS)
+    selected_places = [p for p in places if filters.selects_place(p)]
+    outside = _outside_partners(filters, H, selected_places)
+    parameters = dict(ANALYSIS_PARAMETERS)
+    parameters["top"] += len(outside)  # partners outside the selection are left out below
+    result = run_all_analyses(H, selected_places, **parameters)
     _report(progress, "prepare")
-    analysis = _arrange(key, filters, H, places, result)
+    analysis = _arrange(key, filters, H, places, selected_places, outside, result)
     analysis.seconds = round(time.perf_counter() - started, 3)
     if progress is not None:
         progress("prepare", len(STEPS), len(STEPS))
     return _remember(analysis)
+
+
+def _outside_partners(
+    filters: NetworkFilters, H: nx.Graph, selected_places: list[Any]
+) -> set[Hashable]:
+    """The organisations in ``H`` only as partners of the selection (``with_partners``)."""
+    if not (filters.with_partners and filters.selects_organisations):
+        return set()
+    place_ok = {p.ags for p in selected_places}
+    return {
+        n
+        for n, d in H.nodes(data=True)
+        if d.get("ags") not in place_ok or (filters.kinds and d.get("kind") not in filters.kinds)
+    }
 
 
 def _org_row(H: nx.Graph, node: Hashable, place_names: Mapping[str, str]) -> dict[str, Any]:
@@ -496,7 +519,7 @@ def _group_rows(
     for key, name in keys:
         members = [p for p in places if getattr(p, attribute) == key]
         figures = cross.get(key) or {}
-        if not members and not figures:
+        if not members:  # only partners of the selection lie there
             continue
         population = sum(p.population or 0 for p in members)
         organisations = int(figures.get("organisations", 0))
@@ -526,20 +549,23 @@ def _arrange(
     filters: NetworkFilters,
     H: nx.Graph,
     places: list[Any],
+    selected_places: list[Any],
+    outside: set[Hashable],
     result: dict[str, Any],
 ) -> NetworkAnalysis:
+    """Name and order the results; partners ``outside`` the selection appear in the graph and
+    its figures (their collaborations with the selection count), never in the lists: only
+    their links to the selection are loaded, so their gaps and centralities would mislead."""
     place_names = {p.ags: p.name for p in places}
-    place_of = {p.ags: p for p in places}
     nodes = H.nodes
+    isolated = [n for n in result["isolated"] if n not in outside]
+    weak = [n for n in result["weakly_connected"] if n not in outside]
 
     def counts(ids: list[Hashable], attribute: str) -> Counter[Any]:
         return Counter(nodes[n].get(attribute) for n in ids)
 
     thin_by = {
-        attribute: {
-            "isolated": counts(result["isolated"], attribute),
-            "weak": counts(result["weakly_connected"], attribute),
-        }
+        attribute: {"isolated": counts(isolated, attribute), "weak": counts(weak, attribute)}
         for attribute in ("ags", "model_region", "kreis")
     }
 
@@ -558,22 +584,24 @@ def _arrange(
     model_regions = _group_rows(
         result["cross_municipal"]["model_region"],
         region_keys,
-        places,
+        selected_places,
         "model_region",
         thin_by["model_region"],
     )
-    kreis_names = sorted({p.kreis for p in places if p.kreis})
+    kreis_names = sorted({p.kreis for p in selected_places if p.kreis})
     kreise = _group_rows(
         result["cross_municipal"]["kreis"],
         [(k, k) for k in kreis_names],
-        places,
+        selected_places,
         "kreis",
         thin_by["kreis"],
     )
 
-    brokers = []
-    for row in result["brokers"]:
-        brokers.append({**row, "municipality": place_names.get(row["ags"], row["ags"] or "")})
+    brokers = [
+        {**row, "municipality": place_names.get(row["ags"], row["ags"] or "")}
+        for row in result["brokers"]
+        if row["id"] not in outside
+    ][: ANALYSIS_PARAMETERS["top"]]
 
     membership = result["communities"]["membership"]
     degree = result["degree_centrality"]
@@ -601,6 +629,7 @@ def _arrange(
                 "betweenness": {n: node_metrics[str(n)][1] for n in H},
                 "community": membership,
                 "partners": {n: node_metrics[str(n)][3] for n in H},
+                "outside": {n: n in outside for n in H},
             },
         )
 
@@ -612,9 +641,10 @@ def _arrange(
         seconds=0.0,
         summary={
             **result["summary"],
-            "municipalities": len(places),
-            "isolated": len(result["isolated"]),
-            "weakly_connected": len(result["weakly_connected"]),
+            "municipalities": len(selected_places),
+            "outside_partners": len(outside),
+            "isolated": len(isolated),
+            "weakly_connected": len(weak),
             "cross_municipal": sum(
                 1 for u, v in H.edges() if nodes[u].get("ags") != nodes[v].get("ags")
             ),
@@ -627,12 +657,12 @@ def _arrange(
             "multi": sum(1 for size in sizes if size >= 2),
         },
         components=result["components"],
-        isolated=_listed(H, result["isolated"], place_names),
-        weakly_connected=_listed(H, result["weakly_connected"], place_names),
+        isolated=_listed(H, isolated, place_names),
+        weakly_connected=_listed(H, weak, place_names),
         municipalities=municipalities,
         model_regions=model_regions,
         kreise=kreise,
-        placements=_placement_rows(H, result["placements"], place_names, place_of),
+        placements=_placement_rows(H, result["placements"], place_names, outside),
         node_metrics=node_metrics,
         views=views,
         timings=result["timings"],
@@ -643,11 +673,20 @@ def _placement_rows(
     H: nx.Graph,
     placements: Mapping[str, Any],
     place_names: Mapping[str, str],
-    place_of: Mapping[str, Any],
+    outside: set[Hashable],
 ) -> dict[str, Any]:
     """The coverage summary plus the providers that miss a placement area, each with the
     nearest organisations within reach that offer it (candidates for a new partnership)."""
-    coverage: Mapping[Hashable, Mapping[str, Any]] = placements.get("coverage", {})
+    coverage: Mapping[Hashable, Mapping[str, Any]] = {
+        node: c for node, c in placements.get("coverage", {}).items() if node not in outside
+    }
+    if outside:  # the summary of the selected providers only
+        placements = coverage_summary(
+            {
+                node: Coverage(set(c["own"]), c["via_partners"], set(c["missing"]), c["reach_km"])
+                for node, c in coverage.items()
+            }
+        )
     incomplete = [(node, c) for node, c in coverage.items() if c["missing"]]
     incomplete.sort(
         key=lambda item: (

@@ -127,6 +127,9 @@ def names(payload, ids):
             "L1-T1 R1-T1",
         ),
         ({"model_region": ["rheine", "oelde"]}, "R1 O1", ""),
+        ({"model_region": LLLT, "partners": "1"}, "L1 L2 T1 R1", "L1-L2 L1-T1 R1-T1"),
+        ({"kind": "school", "partners": "1"}, "M1 R1", "M1-R1"),
+        ({"edge_kind": "training", "partners": "1"}, "L1 L2 T1 R1 M1 O1", "L1-T1 M1-R1"),
     ],
 )
 def test_graph_json_filters_return_exactly_the_expected_nodes(
@@ -235,6 +238,35 @@ def test_analysis_finds_brokers_gaps_and_placement_candidates(app, network):
     assert "placement:paediatric" in care["missing"]
     [candidate] = care["candidates"]["placement:paediatric"]
     assert candidate["id"] == network["L2"] and 0 < candidate["distance_km"] < 30
+
+
+def test_partners_outside_the_selection_count_across_the_border_but_are_not_listed(app, network):
+    with app.test_request_context():
+        alone = dashboard.compute_analysis(NetworkFilters(model_regions=[LLLT]))
+        joined = dashboard.compute_analysis(
+            NetworkFilters(model_regions=[LLLT], with_partners=True)
+        )
+    region = next(r for r in alone.model_regions if r["key"] == LLLT)
+    assert (region["internal"], region["cross"]) == (2, 0)
+    region = next(r for r in joined.model_regions if r["key"] == LLLT)
+    assert (region["internal"], region["cross"], region["organisations"]) == (2, 1, 3)
+    assert [r["key"] for r in joined.model_regions] == [LLLT]  # Rheine holds only a partner
+    assert joined.summary["outside_partners"] == 1 and joined.summary["organisations"] == 4
+    assert {r["name"] for r in joined.municipalities} == {
+        "Ladbergen",
+        "Lengerich",
+        "Lienen",
+        "Tecklenburg",
+    }
+    # The partner in Rheine hangs on one thread only because its other links were not loaded.
+    assert network["R1"] not in {r["id"] for r in joined.weakly_connected["rows"]}
+    assert network["R1"] not in {r["id"] for r in joined.brokers}
+    assert network["R1"] not in {r["id"] for r in joined.placements["rows"]}
+    nodes = {n["data"]["id"]: n["data"] for n in joined.views["organisations"]["elements"]["nodes"]}
+    assert (
+        nodes[str(network["R1"])]["outside"] is True
+        and nodes[str(network["T1"])]["outside"] is False
+    )
 
 
 def test_analysis_is_cached_until_the_network_changes(app, network, make_user):

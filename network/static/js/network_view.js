@@ -65,11 +65,12 @@
     if (view === "municipalities") {
       return format(texts.municipality, { name: data.label, size: number.format(data.size || 0) });
     }
-    return format(texts.organisation, {
+    const text = format(texts.organisation, {
       name: data.label,
       kind: (texts.kinds || {})[data.kind] || data.kind || "",
       partners: number.format(data.partners || 0),
     });
+    return data.outside ? text + " – " + texts.outside : text;
   }
 
   function decorate(payload, texts, metric) {
@@ -273,6 +274,11 @@
             },
           },
           { selector: "node[?showLabel]", style: { "font-size": 11, "min-zoomed-font-size": 4 } },
+          // Partners outside the selection: faded, with a dashed outline.
+          {
+            selector: "node[?outside]",
+            style: { opacity: 0.5, "border-width": 2, "border-style": "dashed", "border-color": "#52615F" },
+          },
           {
             selector: "edge",
             style: {
