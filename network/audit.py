@@ -12,7 +12,9 @@ from network.models import AuditLog
 __all__ = ["record"]
 
 
-def record(action: str, object_type: str, object_id: Any, *, actor_id: int | None = None, **details: Any) -> AuditLog:
+def record(
+    action: str, object_type: str, object_id: Any, *, actor_id: int | None = None, **details: Any
+) -> AuditLog:
     """Add an audit entry to the current transaction (the caller commits)."""
     if actor_id is None and current_user and getattr(current_user, "is_authenticated", False):
         actor_id = current_user.id

@@ -45,7 +45,9 @@ demo_cli = AppGroup("demo", help="Demo data of the Münsterland (real places, sy
 @demo_cli.command("load")
 @click.option("--organisations", default=600, show_default=True, help="Number of organisations.")
 @click.option("--seed", default=42, show_default=True)
-@click.option("--mean-degree", default=6.0, show_default=True, help="Average collaborations per organisation.")
+@click.option(
+    "--mean-degree", default=6.0, show_default=True, help="Average collaborations per organisation."
+)
 @click.option("--if-empty", is_flag=True, help="Do nothing when organisations exist already.")
 def demo_load(organisations: int, seed: int, mean_degree: float, if_empty: bool) -> None:
     """Load reference data plus a synthetic demo network and demo accounts."""
@@ -58,9 +60,13 @@ def demo_load(organisations: int, seed: int, mean_degree: float, if_empty: bool)
     if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)):
         click.echo("Demo data already loaded; nothing to do.")
         return
-    click.echo("Synthetic demo data: every provider except the real hospitals and municipalities is fictional.")
+    click.echo(
+        "Synthetic demo data: every provider except the real hospitals and municipalities is fictional."
+    )
     try:
-        summary = load_demo(organisations, seed=seed, mean_degree=mean_degree, progress=progress_printer())
+        summary = load_demo(
+            organisations, seed=seed, mean_degree=mean_degree, progress=progress_printer()
+        )
     except RuntimeError as err:
         raise click.ClickException(str(err)) from err
     click.echo(

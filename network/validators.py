@@ -15,9 +15,24 @@ AGS_PATTERN = re.compile(r"^\d{8}$")
 
 # The most common passwords of public breach lists; a full list would be a data file.
 _COMMON_PASSWORDS = {
-    "passwort123", "password123", "1234567890", "qwertz1234", "qwerty1234", "hallo12345",
-    "passwort1234", "password1234", "0123456789", "letmein1234", "willkommen1", "willkommen123",
-    "sommer2024!", "sommer2025!", "winter2025!", "münster2025", "muenster2025", "abcdefghij",
+    "passwort123",
+    "password123",
+    "1234567890",
+    "qwertz1234",
+    "qwerty1234",
+    "hallo12345",
+    "passwort1234",
+    "password1234",
+    "0123456789",
+    "letmein1234",
+    "willkommen1",
+    "willkommen123",
+    "sommer2024!",
+    "sommer2025!",
+    "winter2025!",
+    "münster2025",
+    "muenster2025",
+    "abcdefghij",
 }
 
 
@@ -34,7 +49,8 @@ def password_problem(password: str, email: str = "") -> str | None:
     if len(local_part) >= 3 and local_part in lowered:
         return str(_l("Das Passwort darf nicht Ihre E-Mail-Adresse enthalten."))
     classes = sum(
-        bool(re.search(pattern, password)) for pattern in (r"[a-zäöüß]", r"[A-ZÄÖÜ]", r"\d", r"[^\w\s]")
+        bool(re.search(pattern, password))
+        for pattern in (r"[a-zäöüß]", r"[A-ZÄÖÜ]", r"\d", r"[^\w\s]")
     )
     if len(password) < 16 and classes < 3:
         return str(
@@ -67,7 +83,11 @@ def valid_ags(form, field) -> None:  # type: ignore[no-untyped-def]
         return
     if not AGS_PATTERN.match(value):
         raise ValidationError(
-            _l("Der Gemeindeschlüssel (AGS) besteht aus genau 8 Ziffern, z. B. 05566040 für Lengerich.")
+            _l(
+                "Der Gemeindeschlüssel (AGS) besteht aus genau 8 Ziffern, z. B. 05566040 für Lengerich."
+            )
         )
     if db.session.get(Municipality, value) is None:
-        raise ValidationError(_l("Keine Gemeinde im Münsterland hat den Schlüssel %(ags)s.", ags=value))
+        raise ValidationError(
+            _l("Keine Gemeinde im Münsterland hat den Schlüssel %(ags)s.", ags=value)
+        )

@@ -105,9 +105,7 @@ def _links(entries: tuple[tuple[str, Any, tuple[str, ...] | None], ...]) -> list
         ):
             continue
         url = url_for(endpoint)
-        items.append(
-            {"url": url, "label": str(label), "current": request.path.startswith(url)}
-        )
+        items.append({"url": url, "label": str(label), "current": request.path.startswith(url)})
     return items
 
 
@@ -129,4 +127,6 @@ def _format_datetime(value: datetime | None, fmt: str = "medium") -> str:
 def _format_number(value: float | int | None, digits: int = 0) -> str:
     if value is None:
         return "–"
-    return format_decimal(round(value, digits), format="#,##0" + ("." + "0" * digits if digits else ""))
+    return format_decimal(
+        round(value, digits), format="#,##0" + ("." + "0" * digits if digits else "")
+    )

@@ -18,7 +18,11 @@ def extracted_messages() -> dict[str, list[str]]:
     """msgid → places, from Python (gettext, _, lazy_gettext, _l, ngettext) and Jinja templates."""
     from babel.messages.extract import extract_from_dir
 
-    method_map = [("network/**.py", "python"), ("templates/**.html", "jinja2"), ("templates/**.txt", "jinja2")]
+    method_map = [
+        ("network/**.py", "python"),
+        ("templates/**.html", "jinja2"),
+        ("templates/**.txt", "jinja2"),
+    ]
     keywords = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None, "ngettext": (1, 2)}
     found: dict[str, list[str]] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
@@ -59,10 +63,22 @@ def main(argv: list[str]) -> int:
             from babel.messages.catalog import Catalog
             from babel.messages.pofile import write_po
 
-            target = ROOT / "network" / "translations" / "en" / "LC_MESSAGES" / "parts" / argv[argv.index("--write") + 1]
+            target = (
+                ROOT
+                / "network"
+                / "translations"
+                / "en"
+                / "LC_MESSAGES"
+                / "parts"
+                / argv[argv.index("--write") + 1]
+            )
             catalog = Catalog(locale="en")
             for msgid, places in sorted(gaps.items()):
-                catalog.add(msgid, "", locations=[(p.rsplit(":", 1)[0], int(p.rsplit(":", 1)[1])) for p in places])
+                catalog.add(
+                    msgid,
+                    "",
+                    locations=[(p.rsplit(":", 1)[0], int(p.rsplit(":", 1)[1])) for p in places],
+                )
             with target.open("wb") as handle:
                 write_po(handle, catalog, width=100)
             print(f"wrote {len(gaps)} untranslated message(s) to {target}")

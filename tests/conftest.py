@@ -57,7 +57,9 @@ class SmtpSink:
             if len(found) >= count:
                 return found
             time.sleep(0.05)
-        raise AssertionError(f"no mail for {address} within {timeout}s; got {[m['To'] for m in self.messages]}")
+        raise AssertionError(
+            f"no mail for {address} within {timeout}s; got {[m['To'] for m in self.messages]}"
+        )
 
     def start(self) -> None:
         from aiosmtpd.controller import Controller
@@ -106,9 +108,7 @@ def make_test_app(database_url: str, smtp: SmtpSink, **overrides):  # type: igno
     from network import create_app
     from network.config import TestConfig
 
-    settings = {
-        k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()
-    }
+    settings = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
     settings.update(
         SQLALCHEMY_DATABASE_URI=database_url,
         MAIL_PORT=smtp.port,
@@ -236,7 +236,15 @@ def make_org(app):  # type: ignore[no-untyped-def]
     from network.extensions import db
     from network.models import Membership, Municipality, Organisation
 
-    def factory(name: str = "Testpraxis", kind: str = "gp_practice", ags: str = "05566040", offers=(), needs=(), members=(), **fields):  # type: ignore[no-untyped-def]
+    def factory(
+        name: str = "Testpraxis",
+        kind: str = "gp_practice",
+        ags: str = "05566040",
+        offers=(),
+        needs=(),
+        members=(),
+        **fields,
+    ):  # type: ignore[no-untyped-def]
         place = db.session.get(Municipality, ags)
         org = Organisation(
             name=name,
@@ -250,7 +258,9 @@ def make_org(app):  # type: ignore[no-untyped-def]
         db.session.add(org)
         db.session.flush()
         for user in members:
-            db.session.add(Membership(user_id=user.id, organisation_id=org.id, role="admin", status="approved"))
+            db.session.add(
+                Membership(user_id=user.id, organisation_id=org.id, role="admin", status="approved")
+            )
         db.session.commit()
         return org
 
@@ -279,7 +289,9 @@ def login_as(client, make_user):  # type: ignore[no-untyped-def]
 
     def factory(role: str = "provider", **fields):  # type: ignore[no-untyped-def]
         user = make_user(role, **fields)
-        response = client.post("/konto/anmelden", data={"email": user.email, "password": TEST_PASSWORD})
+        response = client.post(
+            "/konto/anmelden", data={"email": user.email, "password": TEST_PASSWORD}
+        )
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return user
 
@@ -363,7 +375,9 @@ def browser():  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         yield instance
         instance.close()
 

@@ -54,12 +54,18 @@ def register():
     if form.validate_on_submit():
         try:
             services.register_user(
-                form.name.data, form.email.data, form.password.data, form.role.data, form.language.data
+                form.name.data,
+                form.email.data,
+                form.password.data,
+                form.role.data,
+                form.language.data,
             )
         except services.AccountError as err:
             form.email.errors.append(str(err))
         else:
-            return render_template("auth/check_email.html", email=services.normalise_email(form.email.data))
+            return render_template(
+                "auth/check_email.html", email=services.normalise_email(form.email.data)
+            )
     return render_template("auth/register.html", form=form), 200 if request.method == "GET" else 422
 
 
@@ -69,9 +75,13 @@ def confirm(token: str):
     try:
         services.confirm_email(token)
     except TokenExpired:
-        return render_template("auth/token_problem.html", expired=True, form=ResendConfirmationForm()), 400
+        return render_template(
+            "auth/token_problem.html", expired=True, form=ResendConfirmationForm()
+        ), 400
     except TokenError:
-        return render_template("auth/token_problem.html", expired=False, form=ResendConfirmationForm()), 400
+        return render_template(
+            "auth/token_problem.html", expired=False, form=ResendConfirmationForm()
+        ), 400
     flash(_("Ihre E-Mail-Adresse ist bestätigt. Sie können sich jetzt anmelden."), "success")
     return redirect(url_for("auth.login"))
 
@@ -86,7 +96,12 @@ def resend_confirmation():
         if user is not None and not user.is_confirmed:
             services.send_confirmation(user)
             db.session.commit()
-        flash(_("Wenn ein unbestätigtes Konto zu dieser Adresse gehört, ist ein neuer Link unterwegs."), "info")
+        flash(
+            _(
+                "Wenn ein unbestätigtes Konto zu dieser Adresse gehört, ist ein neuer Link unterwegs."
+            ),
+            "info",
+        )
     else:
         flash(_("Bitte geben Sie eine gültige E-Mail-Adresse an."), "error")
     return redirect(url_for("auth.login"))
@@ -107,8 +122,15 @@ def login():
             form.password.errors.append(_("E-Mail-Adresse oder Passwort ist falsch."))
             status = 401
         elif not user.is_confirmed:
-            flash(_("Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse – der Link steht in unserer Mail."), "warning")
-            return render_template("auth/login.html", form=form, resend=ResendConfirmationForm(email=user.email)), 403
+            flash(
+                _(
+                    "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse – der Link steht in unserer Mail."
+                ),
+                "warning",
+            )
+            return render_template(
+                "auth/login.html", form=form, resend=ResendConfirmationForm(email=user.email)
+            ), 403
         else:
             login_user(user, remember=form.remember.data)
             session["language"] = user.language
@@ -135,8 +157,12 @@ def forgot_password():
     form = ResetRequestForm()
     if form.validate_on_submit():
         services.request_password_reset(form.email.data)
-        return render_template("auth/check_email.html", email=services.normalise_email(form.email.data), reset=True)
-    return render_template("auth/forgot_password.html", form=form), 200 if request.method == "GET" else 422
+        return render_template(
+            "auth/check_email.html", email=services.normalise_email(form.email.data), reset=True
+        )
+    return render_template(
+        "auth/forgot_password.html", form=form
+    ), 200 if request.method == "GET" else 422
 
 
 @bp.route("/passwort-zuruecksetzen/<token>", methods=["GET", "POST"])
@@ -154,7 +180,9 @@ def reset_password(token: str):
         services.reset_password(token, form.password.data)
         flash(_("Ihr Passwort ist geändert. Bitte melden Sie sich an."), "success")
         return redirect(url_for("auth.login"))
-    return render_template("auth/reset_password.html", form=form), 200 if request.method == "GET" else 422
+    return render_template(
+        "auth/reset_password.html", form=form
+    ), 200 if request.method == "GET" else 422
 
 
 @bp.route("/passwort", methods=["GET", "POST"])
@@ -172,4 +200,6 @@ def change_password():
             login_user(current_user._get_current_object(), fresh=True)  # its stamp changed
             flash(_("Ihr Passwort ist geändert."), "success")
             return redirect(url_for("main.dashboard"))
-    return render_template("auth/change_password.html", form=form), 200 if request.method == "GET" else 422
+    return render_template(
+        "auth/change_password.html", form=form
+    ), 200 if request.method == "GET" else 422

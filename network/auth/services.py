@@ -69,7 +69,9 @@ def register_user(name: str, email: str, password: str, role: str, language: str
         raise AccountError(_("Diese Rolle kann man nicht selbst wählen."))
     if _find(email) is not None:
         raise AccountError(
-            _("Für diese E-Mail-Adresse gibt es schon ein Konto. Melden Sie sich an oder setzen Sie das Passwort zurück.")
+            _(
+                "Für diese E-Mail-Adresse gibt es schon ein Konto. Melden Sie sich an oder setzen Sie das Passwort zurück."
+            )
         )
     user = User(
         name=name.strip(),

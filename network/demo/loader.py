@@ -109,7 +109,9 @@ def _reset_sequence(table: str) -> None:
     # Explicit ids bypass PostgreSQL's sequence; move it past them.
     if db.engine.dialect.name == "postgresql":
         db.session.execute(
-            sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 1)) FROM {table}")
+            sa.text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 1)) FROM {table}"
+            )
         )
 
 
@@ -130,7 +132,9 @@ def load_demo(
     summary = DemoSummary()
     summary.municipalities = load_reference_data()
     if db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)):
-        raise RuntimeError("Die Datenbank enthält schon Organisationen; Demo-Daten werden nicht erneut geladen.")
+        raise RuntimeError(
+            "Die Datenbank enthält schon Organisationen; Demo-Daten werden nicht erneut geladen."
+        )
 
     generated = generate_organisations(organisations, seed=seed)
     now = utcnow()
@@ -225,13 +229,19 @@ def _load_accounts(generated: list) -> list[tuple[str, str]]:
     for email, name, role, language in DEMO_ACCOUNTS:
         user = db.session.scalar(sa.select(User).where(User.email == email))
         if user is None:
-            user = User(email=email, name=name, role=role, language=language, email_confirmed_at=utcnow())
+            user = User(
+                email=email, name=name, role=role, language=language, email_confirmed_at=utcnow()
+            )
             user.digest_frequency = "daily" if role in ("coordinator", "admin") else "weekly"
             user.set_password(DEMO_PASSWORD)
             db.session.add(user)
             db.session.flush()
         if role == "provider" and lengerich is not None:
-            db.session.merge(Membership(user_id=user.id, organisation_id=lengerich.id, role="admin", status="approved"))
+            db.session.merge(
+                Membership(
+                    user_id=user.id, organisation_id=lengerich.id, role="admin", status="approved"
+                )
+            )
         accounts.append((email, role))
     db.session.commit()
     return accounts

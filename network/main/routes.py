@@ -43,7 +43,9 @@ def boundaries():
     """Municipal boundaries (© GeoBasis-DE / BKG 2021, dl-de/by-2-0): the maps' base layer."""
     import json
 
-    response = Response(json.dumps(load_boundaries(), ensure_ascii=False), mimetype="application/geo+json")
+    response = Response(
+        json.dumps(load_boundaries(), ensure_ascii=False), mimetype="application/geo+json"
+    )
     response.cache_control.public = True
     response.cache_control.max_age = 86400
     return response

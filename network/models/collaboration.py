@@ -28,8 +28,12 @@ class Collaboration(db.Model):
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    org_a_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("organisation.id", ondelete="CASCADE"))
-    org_b_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("organisation.id", ondelete="CASCADE"))
+    org_a_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE")
+    )
+    org_b_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE")
+    )
     kind: so.Mapped[str] = so.mapped_column(sa.String(20))
     status: so.Mapped[str] = so.mapped_column(sa.String(10), default="active", index=True)
     since: so.Mapped[date | None] = so.mapped_column(sa.Date)
@@ -67,8 +71,12 @@ class Suggestion(db.Model):
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    org_a_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("organisation.id", ondelete="CASCADE"))
-    org_b_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("organisation.id", ondelete="CASCADE"))
+    org_a_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE")
+    )
+    org_b_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE")
+    )
     score: so.Mapped[float] = so.mapped_column(sa.Float)
     reasons: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
     signals: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)

@@ -39,7 +39,9 @@ class Job(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     kind: so.Mapped[str] = so.mapped_column(sa.String(30), index=True)
-    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="queued")  # queued|running|done|failed
+    status: so.Mapped[str] = so.mapped_column(
+        sa.String(10), default="queued"
+    )  # queued|running|done|failed
     progress_current: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
     progress_total: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
     message: so.Mapped[str] = so.mapped_column(sa.Text, default="")

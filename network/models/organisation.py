@@ -88,7 +88,9 @@ class OrganisationTag(db.Model):
     """One offer or need of an organisation, from the shared vocabulary ``network.vocabulary.TAGS``."""
 
     __tablename__ = "organisation_tag"
-    __table_args__ = (sa.Index("ix_organisation_tag_lookup", "direction", "tag", "organisation_id"),)
+    __table_args__ = (
+        sa.Index("ix_organisation_tag_lookup", "direction", "tag", "organisation_id"),
+    )
 
     organisation_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
@@ -111,7 +113,9 @@ class Membership(db.Model):
         sa.ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     role: so.Mapped[str] = so.mapped_column(sa.String(10), default="member")  # member | admin
-    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="approved")  # pending | approved
+    status: so.Mapped[str] = so.mapped_column(
+        sa.String(10), default="approved"
+    )  # pending | approved
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     user: so.Mapped[User] = so.relationship(back_populates="memberships")  # noqa: F821

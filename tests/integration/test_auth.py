@@ -51,13 +51,17 @@ def test_confirm_then_login_then_logout(client, smtp_server):
     deliver_due()
     [mail] = smtp_server.wait_for("neu@test.example.org")
     # Unconfirmed accounts cannot log in yet, and are told why.
-    response = client.post("/konto/anmelden", data={"email": "neu@test.example.org", "password": GOOD_PASSWORD})
+    response = client.post(
+        "/konto/anmelden", data={"email": "neu@test.example.org", "password": GOOD_PASSWORD}
+    )
     assert response.status_code == 403
     assert "bestätigen" in response.get_data(as_text=True)
 
     response = client.get(link_in(mail))
     assert response.status_code == 302
-    response = client.post("/konto/anmelden", data={"email": "NEU@test.example.org ", "password": GOOD_PASSWORD})
+    response = client.post(
+        "/konto/anmelden", data={"email": "NEU@test.example.org ", "password": GOOD_PASSWORD}
+    )
     assert response.status_code == 302
     assert client.get("/start").status_code == 200
     assert client.post("/konto/abmelden").status_code == 302
@@ -100,8 +104,14 @@ def test_mismatched_confirmation_keeps_input(client):
 
 def test_wrong_password_never_reveals_whether_account_exists(client, make_user):
     make_user("provider", email="gibt-es@test.example.org")
-    known = client.post("/konto/anmelden", data={"email": "gibt-es@test.example.org", "password": "falsch-falsch-1A"})
-    unknown = client.post("/konto/anmelden", data={"email": "gibt-es-nicht@test.example.org", "password": "falsch-falsch-1A"})
+    known = client.post(
+        "/konto/anmelden",
+        data={"email": "gibt-es@test.example.org", "password": "falsch-falsch-1A"},
+    )
+    unknown = client.post(
+        "/konto/anmelden",
+        data={"email": "gibt-es-nicht@test.example.org", "password": "falsch-falsch-1A"},
+    )
     assert known.status_code == unknown.status_code == 401
 
     def strip(body: str) -> str:  # the CSRF token and the typed e-mail differ by nature
@@ -109,8 +119,12 @@ def test_wrong_password_never_reveals_whether_account_exists(client, make_user):
         return body.replace("gibt-es-nicht@", "X@").replace("gibt-es@", "X@")
 
     assert strip(known.get_data(as_text=True)) == strip(unknown.get_data(as_text=True))
-    reset_known = client.post("/konto/passwort-vergessen", data={"email": "gibt-es@test.example.org"})
-    reset_unknown = client.post("/konto/passwort-vergessen", data={"email": "gibt-es-nicht@test.example.org"})
+    reset_known = client.post(
+        "/konto/passwort-vergessen", data={"email": "gibt-es@test.example.org"}
+    )
+    reset_unknown = client.post(
+        "/konto/passwort-vergessen", data={"email": "gibt-es-nicht@test.example.org"}
+    )
     assert strip(reset_known.get_data(as_text=True)) == strip(reset_unknown.get_data(as_text=True))
 
 
@@ -127,14 +141,21 @@ def test_login_rate_limit_engages_per_account(client, make_user):
     assert statuses[:10] == [401] * 10
     assert statuses[10:] == [429, 429]
     # Even the right password is refused while the account is locked out.
-    locked = client.post("/konto/anmelden", data={"email": "ziel@test.example.org", "password": TEST_PASSWORD}, environ_base={"REMOTE_ADDR": "10.0.1.1"})
+    locked = client.post(
+        "/konto/anmelden",
+        data={"email": "ziel@test.example.org", "password": TEST_PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.0.1.1"},
+    )
     assert locked.status_code == 429
     assert "Zu viele" in locked.get_data(as_text=True)
 
 
 def test_login_rate_limit_engages_per_address(client):
     statuses = [
-        client.post("/konto/anmelden", data={"email": f"user{i}@test.example.org", "password": "falsch-Aa-1"}).status_code
+        client.post(
+            "/konto/anmelden",
+            data={"email": f"user{i}@test.example.org", "password": "falsch-Aa-1"},
+        ).status_code
         for i in range(11)
     ]
     assert statuses[-1] == 429
@@ -146,9 +167,16 @@ def test_password_reset_flow_and_token_single_use(client, make_user, smtp_server
     deliver_due()
     [mail] = smtp_server.wait_for(user.email)
     path = link_in(mail)
-    response = client.post(path, data={"password": "Ganz-Neues-Pw-99", "password_confirm": "Ganz-Neues-Pw-99"})
+    response = client.post(
+        path, data={"password": "Ganz-Neues-Pw-99", "password_confirm": "Ganz-Neues-Pw-99"}
+    )
     assert response.status_code == 302
-    assert client.post("/konto/anmelden", data={"email": user.email, "password": "Ganz-Neues-Pw-99"}).status_code == 302
+    assert (
+        client.post(
+            "/konto/anmelden", data={"email": user.email, "password": "Ganz-Neues-Pw-99"}
+        ).status_code
+        == 302
+    )
     # The same link cannot be used twice.
     again = client.get(path)
     assert again.status_code == 400
@@ -176,22 +204,38 @@ def test_change_password_logs_out_other_sessions(app, make_user):
     user = make_user("provider")
     first, second = app.test_client(), app.test_client()
     for c in (first, second):
-        assert c.post("/konto/anmelden", data={"email": user.email, "password": TEST_PASSWORD}).status_code == 302
+        assert (
+            c.post(
+                "/konto/anmelden", data={"email": user.email, "password": TEST_PASSWORD}
+            ).status_code
+            == 302
+        )
     response = first.post(
         "/konto/passwort",
-        data={"current_password": TEST_PASSWORD, "password": "Anderes-Passwort-8!", "password_confirm": "Anderes-Passwort-8!"},
+        data={
+            "current_password": TEST_PASSWORD,
+            "password": "Anderes-Passwort-8!",
+            "password_confirm": "Anderes-Passwort-8!",
+        },
     )
     assert response.status_code == 302
     assert first.get("/start").status_code == 200
     assert second.get("/start").status_code == 302
-    assert db.session.scalar(sa.select(AuditLog).filter_by(action="account.password_changed")) is not None
+    assert (
+        db.session.scalar(sa.select(AuditLog).filter_by(action="account.password_changed"))
+        is not None
+    )
 
 
 def test_change_password_with_wrong_current_password(client, login_as):
     login_as("provider")
     response = client.post(
         "/konto/passwort",
-        data={"current_password": "falsch", "password": "Anderes-Passwort-8!", "password_confirm": "Anderes-Passwort-8!"},
+        data={
+            "current_password": "falsch",
+            "password": "Anderes-Passwort-8!",
+            "password_confirm": "Anderes-Passwort-8!",
+        },
     )
     assert response.status_code == 422
     assert "nicht richtig" in response.get_data(as_text=True)

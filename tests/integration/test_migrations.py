@@ -14,7 +14,12 @@ from network.extensions import db
 from tests.conftest import make_test_app
 
 #: Database objects that exist on purpose outside the ORM metadata (full-text search).
-NON_ORM_PREFIXES = ("organisation_fts", "ix_organisation_search", "organisation_search", "search_vector")
+NON_ORM_PREFIXES = (
+    "organisation_fts",
+    "ix_organisation_search",
+    "organisation_search",
+    "search_vector",
+)
 
 
 @pytest.fixture

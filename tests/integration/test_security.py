@@ -61,7 +61,9 @@ def test_posts_without_csrf_token_are_refused(app, make_user):
     app.config["WTF_CSRF_ENABLED"] = True
     try:
         client = app.test_client()
-        response = client.post("/konto/anmelden", data={"email": user.email, "password": TEST_PASSWORD})
+        response = client.post(
+            "/konto/anmelden", data={"email": user.email, "password": TEST_PASSWORD}
+        )
         assert response.status_code == 400
         assert "Formular" in response.get_data(as_text=True)
         # Every POST route is protected, not only the forms we remember; the only exceptions
