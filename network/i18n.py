@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 __all__ = ["select_locale", "current_language", "compile_catalogues"]
@@ -13,6 +13,8 @@ __all__ = ["select_locale", "current_language", "compile_catalogues"]
 def select_locale() -> str:
     """The user's chosen language, else the session's, else the browser's best match, else German."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI, scheduler and background threads: German by default
+        return languages[0]
     if current_user and getattr(current_user, "is_authenticated", False):
         if current_user.language in languages:
             return current_user.language
