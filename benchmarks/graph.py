@@ -6,11 +6,11 @@ a forked child: :func:`network.graph.build_graph` plus :func:`network.graph.run_
 (collaboration graph, centralities and brokers, Louvain communities, cross-municipal shares,
 gaps, components, the municipality table and the nursing placement coverage).
 
-Lines: one ``graph`` line per size (``seconds``, ``cpu_seconds`` and ``peak_mb`` of the whole run
--- CPU time tells a slow machine from a busy one --, ``nodes`` and
-``edges`` of the stakeholder graph, plus result figures), one line per step (``step`` key; the
-``peak_mb`` there is the whole run's), and up to ``BASELINE_MAX_SIZE`` a ``graph-baseline`` line
-comparing betweenness and Louvain with networkx's own functions on the same graph and pivots.
+Lines: one ``graph`` line per size with ``seconds``, ``cpu_seconds`` (CPU time tells a slow
+machine from a busy one) and ``peak_mb`` of the whole run, ``nodes`` and ``edges`` of the
+stakeholder graph and some result figures; one line per step (``step`` key; its ``peak_mb`` is
+the whole run's); and up to ``BASELINE_MAX_SIZE`` a ``graph-baseline`` line comparing
+betweenness and Louvain with networkx's own functions on the same graph and pivots.
 Target: 100,000 organisations in under 60 s and 4 GB on two cores.
 """
 

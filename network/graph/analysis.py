@@ -8,8 +8,8 @@ The expensive parts run on integer arrays: betweenness as Brandes' algorithm lev
 numpy (sampled above 2,000 organisations), Louvain as a port of networkx's implementation on
 integer ids that skips nodes whose decision cannot have changed (and returns exactly what
 ``nx.community.louvain_communities`` returns for the same seed), components with
-``scipy.sparse.csgraph``. That keeps a network of
-100,000 organisations and 400,000 collaborations within a minute on two cores.
+``scipy.sparse.csgraph``. That keeps a network of 100,000 organisations and 400,000
+collaborations within a minute on two cores.
 """
 
 from __future__ import annotations

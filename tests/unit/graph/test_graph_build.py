@@ -271,3 +271,46 @@ def test_reference_places():
     assert len(places) == 66
     assert {p.kreis for p in places} >= {"Kreis Steinfurt", "Kreis Borken"}
     assert sum(p.model_region is not None for p in places) == 10
+
+
+class TestAdapters:
+    def test_synthetic_organisation_and_collaboration(self):
+        from network.graph.build import _as_edge, _as_org
+
+        organisations, collaborations = generate_network(80, seed=3)
+        synthetic = organisations[-1]
+        org = _as_org(synthetic)
+        assert (org.id, org.kind, org.ags, org.offers) == (
+            synthetic.id,
+            synthetic.kind,
+            synthetic.ags,
+            synthetic.offers,
+        )
+        edge = _as_edge(collaborations[0])
+        assert edge == Collaboration(
+            collaborations[0].source,
+            collaborations[0].target,
+            collaborations[0].kind,
+            "active",
+            collaborations[0].since,
+        )
+
+    def test_place_from_reference_municipality(self):
+        from network.graph.build import _as_place
+        from network.reference import load_municipalities
+
+        rheine = next(m for m in load_municipalities() if m.ags == RHEINE)
+        place = _as_place(rheine)
+        assert (place.lat, place.lon) == (rheine.latitude, rheine.longitude)
+        assert place.model_region == "rheine"
+        assert _as_place({"ags": RHEINE, "name": "Rheine"}).model_region == "rheine"
+
+    def test_dataclasses_validate(self):
+        assert (
+            Collaboration(1, 2, "Ausbildungsverbund/Praxiseinsatz", status="Aktiv").status
+            == "active"
+        )
+        with pytest.raises(InvalidInputError):
+            OrgNode(1, "hospital", "X", RHEINE, "north", 7.0)
+        with pytest.raises(InvalidInputError):
+            Place(None, "Nowhere", None, None, None, None, None)
