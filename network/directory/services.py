@@ -711,6 +711,7 @@ def import_organisations(
             if ids
             else {}
         )
+        created: list[Organisation] = []
         for row in chunk:
             external_id = row.values.get("external_id")
             org = by_external.get(external_id) if external_id else by_id.get(row.values.get("id"))
@@ -725,16 +726,7 @@ def import_organisations(
                 org = Organisation()
                 _write(org, target)
                 db.session.add(org)
-                db.session.flush()
-                record(
-                    "organisation.created",
-                    "organisation",
-                    org.id,
-                    actor_id=actor_id,
-                    via="import",
-                    changes=diff({}, snapshot(org)),
-                )
-                result.created += 1
+                created.append(org)
                 continue
             changes = _differences(org, target)
             if not changes:
@@ -751,6 +743,18 @@ def import_organisations(
                 changes=_jsonable(changes),
             )
             result.updated += 1
+        # One flush per chunk: the inserts go out in batches and return their ids together.
+        db.session.flush()
+        for org in created:
+            record(
+                "organisation.created",
+                "organisation",
+                org.id,
+                actor_id=actor_id,
+                via="import",
+                changes=diff({}, snapshot(org)),
+            )
+        result.created += len(created)
         db.session.commit()
         done += len(chunk)
         report("import", done, result.total)
