@@ -110,8 +110,9 @@
     return payload;
   }
 
-  // Geographic positions: longitude/latitude on a local plane; nodes sharing a point (the
-  // municipality's centre) are spread on a small spiral so that none hides another.
+  // Geographic positions: longitude/latitude on a local plane. Organisations sharing a point
+  // (the municipality's centre when no exact address is known) are spread on a sunflower
+  // spiral spaced by the node size.
   function geoPositions(nodes) {
     const located = nodes.filter(function (node) {
       return Number.isFinite(node.data.lat) && Number.isFinite(node.data.lon);
@@ -121,27 +122,54 @@
           return sum + node.data.lat;
         }, 0) / located.length
       : 52;
-    const kx = 1000 * Math.cos((lat0 * Math.PI) / 180);
-    const ky = 1000;
-    const seen = {};
+    const cosLat = Math.cos((lat0 * Math.PI) / 180);
+    const meanSize = nodes.length
+      ? nodes.reduce(function (sum, node) {
+          return sum + (node.data.w || 12);
+        }, 0) / nodes.length
+      : 12;
+    const step = 0.9 * meanSize;
+    const groups = {};
+    located.forEach(function (node) {
+      const key = node.data.lat.toFixed(4) + "," + node.data.lon.toFixed(4);
+      (groups[key] = groups[key] || { lat: node.data.lat, lon: node.data.lon, members: [] }).members.push(node);
+    });
+    const list = Object.keys(groups).map(function (key) {
+      return groups[key];
+    });
+    // The map's extent becomes about 45 px per square root of the node count (at least 800 px),
+    // so node sizes stay legible however large or small the selected area is.
+    const lats = list.map(function (g) {
+      return g.lat;
+    });
+    const lons = list.map(function (g) {
+      return g.lon * cosLat;
+    });
+    const extent = list.length
+      ? Math.max(
+          Math.max.apply(null, lats) - Math.min.apply(null, lats),
+          Math.max.apply(null, lons) - Math.min.apply(null, lons),
+          0.05
+        )
+      : 1;
+    const scale = Math.max(800, 45 * Math.sqrt(nodes.length)) / extent;
     const positions = {};
+    list.forEach(function (group) {
+      group.members.forEach(function (node, k) {
+        const radius = step * Math.sqrt(k);
+        const angle = k * 2.399963;
+        positions[node.data.id] = {
+          x: group.lon * cosLat * scale + radius * Math.cos(angle),
+          y: -group.lat * scale + radius * Math.sin(angle),
+        };
+      });
+    });
     let unplaced = 0;
     nodes.forEach(function (node) {
-      const d = node.data;
-      if (!Number.isFinite(d.lat) || !Number.isFinite(d.lon)) {
-        positions[d.id] = { x: -200 - 30 * (unplaced % 10), y: 30 * Math.floor(unplaced / 10) };
+      if (!positions[node.data.id]) {
+        positions[node.data.id] = { x: -200 - 30 * (unplaced % 10), y: 30 * Math.floor(unplaced / 10) };
         unplaced += 1;
-        return;
       }
-      const key = d.lat.toFixed(4) + "," + d.lon.toFixed(4);
-      const k = seen[key] || 0;
-      seen[key] = k + 1;
-      const radius = 7 * Math.sqrt(k);
-      const angle = k * 2.399963;
-      positions[d.id] = {
-        x: d.lon * kx + radius * Math.cos(angle),
-        y: -d.lat * ky + radius * Math.sin(angle),
-      };
     });
     return positions;
   }
@@ -265,15 +293,18 @@
               height: "data(w)",
               "border-width": 1,
               "border-color": "#FFFFFF",
-              label: "data(label)",
-              "font-size": 9,
+              label: "",
+              "font-size": 11,
               color: "#1C2529",
               "text-valign": "bottom",
               "text-margin-y": 2,
-              "min-zoomed-font-size": 11,
+              "text-background-color": "#FFFFFF",
+              "text-background-opacity": 0.85,
+              "text-background-padding": 2,
             },
           },
-          { selector: "node[?showLabel]", style: { "font-size": 11, "min-zoomed-font-size": 4 } },
+          // Names of single organisations only on hover or selection (the list below has all).
+          { selector: "node[?showLabel], node.is-hovered, node:selected", style: { label: "data(label)" } },
           // Partners outside the selection: faded, with a dashed outline.
           {
             selector: "node[?outside]",
@@ -289,8 +320,8 @@
             },
           },
           {
-            selector: "node:selected, node.is-focused",
-            style: { "border-width": 3, "border-color": "#A8501A" },
+            selector: "node:selected, node.is-hovered",
+            style: { "border-width": 3, "border-color": "#A8501A", "z-index": 10 },
           },
         ],
         layout: { name: "null" },
@@ -303,7 +334,12 @@
         }
       });
       cy.on("mouseover", "node", function (event) {
+        event.target.addClass("is-hovered");
         container.setAttribute("title", event.target.data("title"));
+      });
+      cy.on("mouseout", "node", function (event) {
+        event.target.removeClass("is-hovered");
+        container.removeAttribute("title");
       });
       state.cy = cy;
       api.cy = cy;
