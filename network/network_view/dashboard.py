@@ -46,7 +46,7 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,8 @@ DEFAULT_MAX_DRAWN_NODES = 2_000
 DEFAULT_SYNC_MAX_ORGS = 5_000
 DEFAULT_CACHE_SIZE = 8
 KEPT_JOB_PAYLOADS = 5
+#: A background analysis still running after this long is taken for dead.
+JOB_TIMEOUT_SECONDS = 30 * 60
 #: Rows shown in the lists of isolated / weakly connected organisations and training providers.
 LIST_LIMIT = 100
 PLACEMENT_LIST_LIMIT = 50
@@ -346,7 +348,13 @@ def analysis_state(filters: NetworkFilters, actor_id: int | None = None) -> Dash
         .limit(1)
     )
     if running is not None:
-        return DashboardState(filters, job=running)
+        # A job whose process died (restart, crash) would keep every page waiting: after
+        # JOB_TIMEOUT_SECONDS it counts as failed and a new one starts.
+        if running.created_at > utcnow() - timedelta(seconds=JOB_TIMEOUT_SECONDS):
+            return DashboardState(filters, job=running)
+        running.status = "failed"
+        running.result = {**(running.result or {}), "error": "timeout"}
+        running.finished_at = utcnow()
     job = Job(
         kind=JOB_KIND,
         status="queued",

@@ -312,6 +312,36 @@ def test_large_selections_are_analysed_in_a_background_job(app, coordinator, net
     assert coordinator.get("/netzwerk/analyse/999999").status_code == 404
 
 
+def test_a_job_that_died_does_not_block_the_dashboard(app, coordinator, network, monkeypatch):
+    from datetime import timedelta
+
+    from network.models.base import utcnow
+    from network.network_view.adapter import data_version
+
+    monkeypatch.setitem(app.config, "NETWORK_VIEW_SYNC_MAX_ORGS", 2)
+    with app.test_request_context():
+        key = dashboard._cache_key(NetworkFilters(), data_version())
+    dead = Job(
+        kind=dashboard.JOB_KIND,
+        status="running",
+        message=key,
+        created_at=utcnow() - timedelta(hours=2),
+        result={"filters": {}},
+    )
+    db.session.add(dead)
+    db.session.commit()
+    coordinator.get("/netzwerk/")
+    db.session.refresh(dead)
+    assert dead.status == "failed"
+    fresh = db.session.scalar(sa.select(Job).where(Job.id != dead.id))
+    deadline = time.monotonic() + 60
+    while fresh.status in ("queued", "running"):  # let the new job finish before the next test
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+        db.session.refresh(fresh)
+    assert fresh.status == "done"
+
+
 def test_graph_downloads_parse_back_with_networkx(coordinator, network):
     response = coordinator.get("/netzwerk/export.graphml?kreis=05566")
     assert response.status_code == 200
