@@ -170,7 +170,6 @@ def delete(round_id: int):
     """Delete a draft."""
     round_ = _round(round_id)
     _guard(round_)
-    ConfirmForm().validate_on_submit()
     try:
         services.delete_round(round_, current_user)
     except RoundError as err:
@@ -213,7 +212,6 @@ def remove_placement(round_id: int, placement_id: int):
     round_ = _round(round_id)
     _guard(round_)
     placement = _placement(round_, placement_id)
-    ConfirmForm().validate_on_submit()
     name = placement.name
     try:
         services.remove_placement(round_, placement, current_user)
@@ -284,7 +282,6 @@ def open_round(round_id: int):
     """Open a draft for rankings, or reopen a matched round (its result is discarded)."""
     round_ = _round(round_id)
     _guard(round_)
-    ConfirmForm().validate_on_submit()
     reopening = round_.status == "matched"
     try:
         services.open_round(round_, current_user)
@@ -428,8 +425,7 @@ def run(round_id: int):
     """Compute the stable allocation (again): small rounds at once, big ones as a job."""
     round_ = _round(round_id)
     _guard(round_)
-    form = RunForm()
-    form.validate_on_submit()
+    form = RunForm()  # CSRF is checked app-wide before the view runs
     fill_missing = (
         bool(form.fill_missing.data)
         if "fill_missing" in request.form or "submit" in request.form
@@ -459,7 +455,6 @@ def publish(round_id: int):
     """Publish the result: final, and everyone gets their mail."""
     round_ = _round(round_id)
     _guard(round_)
-    ConfirmForm().validate_on_submit()
     try:
         job = services.start_publish(round_, current_user)
     except RoundConflict as err:
@@ -528,7 +523,6 @@ def result(round_id: int):
         chart=outcome.chart(current_language()),
         confirm=ConfirmForm(),
         run_form=RunForm(),
-        status_label=services.STATUS_LABELS.get(round_.status, round_.status),
     )
 
 
