@@ -41,7 +41,10 @@ def translated(language: str = "en") -> set[str]:
     ids: set[str] = set()
     for part in parts:
         with part.open("rb") as handle:
-            ids.update(m.id for m in read_po(handle) if m.id and m.string)
+            for message in read_po(handle):
+                if message.id and message.string:
+                    # A plural entry's id is (singular, plural); both count as translated.
+                    ids.update(message.id if isinstance(message.id, tuple) else (message.id,))
     return ids
 
 
