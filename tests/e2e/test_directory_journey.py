@@ -15,7 +15,9 @@ EMAIL = "praxis.lengerich@test.example.org"
 PASSWORD = "Lengerich-Teuto-2026"
 
 
-def test_provider_registers_organisation_and_finds_it_by_radius_on_the_map(page, live_server, smtp_server):
+def test_provider_registers_organisation_and_finds_it_by_radius_on_the_map(
+    page, live_server, smtp_server
+):
     page.goto("/konto/registrieren")
     page.get_by_label("Name").fill("Paula Praxis")
     page.get_by_label("E-Mail-Adresse").fill(EMAIL)
@@ -43,7 +45,9 @@ def test_provider_registers_organisation_and_finds_it_by_radius_on_the_map(page,
     offers = form.get_by_role("group", name="Wir bieten")
     offers.get_by_label("Fahrdienst/Mobilität").check()
     offers.get_by_label("Gemeinsame Fortbildung").check()
-    form.get_by_role("group", name="Wir suchen").get_by_label("Praxiseinsatz ambulante Pflege").check()
+    form.get_by_role("group", name="Wir suchen").get_by_label(
+        "Praxiseinsatz ambulante Pflege"
+    ).check()
     form.get_by_role("button", name="Organisation eintragen").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Hausarztpraxis Am Rathausplatz")
@@ -63,7 +67,11 @@ def test_provider_registers_organisation_and_finds_it_by_radius_on_the_map(page,
     page.get_by_role("link", name="Karte", exact=True).click()
     expect(page.locator("#directory-map.leaflet-container")).to_be_visible()
     # The organisation's marker (a Leaflet circle marker) and the same entry in the table below.
-    expect(page.locator("#directory-map .leaflet-overlay-pane path.leaflet-interactive")).to_have_count(1)
-    expect(page.get_by_role("table").get_by_role("link", name="Hausarztpraxis Am Rathausplatz")).to_be_visible()
+    expect(
+        page.locator("#directory-map .leaflet-overlay-pane path.leaflet-interactive")
+    ).to_have_count(1)
+    expect(
+        page.get_by_role("table").get_by_role("link", name="Hausarztpraxis Am Rathausplatz")
+    ).to_be_visible()
     page.locator("#directory-map .leaflet-overlay-pane path.leaflet-interactive").click(force=True)
     expect(page.locator(".leaflet-popup-content")).to_contain_text("Hausarztpraxis Am Rathausplatz")

@@ -11,7 +11,9 @@ def test_every_message_has_an_english_translation():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     gaps = module.missing("en")
-    assert not gaps, "untranslated: " + "; ".join(f"{p[0]}: {m}" for m, p in sorted(gaps.items())[:20])
+    assert not gaps, "untranslated: " + "; ".join(
+        f"{p[0]}: {m}" for m, p in sorted(gaps.items())[:20]
+    )
 
 
 def test_catalogue_compiles_and_translates(tmp_path):
@@ -20,5 +22,7 @@ def test_catalogue_compiles_and_translates(tmp_path):
     compile_catalogues(force=True)
     from babel.support import Translations
 
-    translations = Translations.load(str(Path(__file__).resolve().parents[2] / "network" / "translations"), ["en"])
+    translations = Translations.load(
+        str(Path(__file__).resolve().parents[2] / "network" / "translations"), ["en"]
+    )
     assert translations.gettext("Anmelden") == "Log in"
