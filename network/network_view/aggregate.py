@@ -66,17 +66,27 @@ def quotient_elements(
         members.setdefault(g, []).append(node)
     if keep is not None:
         members = {g: m for g, m in members.items() if keep(g, m)}
+        group = {node: g for node, g in group.items() if g in members}
     internal: Counter[Hashable] = Counter()
     between: Counter[tuple[Hashable, Hashable]] = Counter()
-    for u, v, weight in H.edges(data="weight", default=1):
-        gu, gv = group.get(u), group.get(v)
-        if gu is None or gv is None or gu not in members or gv not in members:
+    seen: set[Hashable] = set()
+    # The plain adjacency dicts: several times faster than the edge view on large graphs.
+    for u, neighbours in H.adjacency():
+        seen.add(u)
+        gu = group.get(u)
+        if gu is None:
             continue
-        if gu == gv:
-            internal[gu] += weight
-        else:
-            pair = (gu, gv) if str(gu) <= str(gv) else (gv, gu)
-            between[pair] += weight
+        for v, data in neighbours.items():
+            if v in seen:
+                continue
+            gv = group.get(v)
+            if gv is None:
+                continue
+            weight = data.get("weight", 1)
+            if gu == gv:
+                internal[gu] += weight
+            else:
+                between[(gu, gv) if str(gu) <= str(gv) else (gv, gu)] += weight
     nodes = []
     ids: dict[Hashable, str] = {}
     for g, nodes_of_group in members.items():
@@ -93,10 +103,11 @@ def quotient_elements(
 
 
 def _centre(H: nx.Graph, nodes: Iterable[Hashable]) -> tuple[float | None, float | None]:
+    attributes = H.nodes
     points = [
-        (H.nodes[n].get("lat"), H.nodes[n].get("lon"))
-        for n in nodes
-        if H.nodes[n].get("lat") is not None and H.nodes[n].get("lon") is not None
+        (data["lat"], data["lon"])
+        for data in (attributes[n] for n in nodes)
+        if data.get("lat") is not None and data.get("lon") is not None
     ]
     if not points:
         return None, None
@@ -170,7 +181,8 @@ def community_elements(
         chosen = {c for c, _ in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:largest]}
 
     def describe(community: Hashable, nodes: list[Hashable]) -> dict[str, Any]:
-        places = Counter(H.nodes[n].get("ags") for n in nodes)
+        attributes = H.nodes
+        places = Counter(attributes[n].get("ags") for n in nodes)
         top = places.most_common(1)[0][0] if places else None
         lat, lon = _centre(H, nodes)
         return {

@@ -90,6 +90,8 @@ from network.vocabulary import (
 __all__ = [
     "JOB_KIND",
     "KIND_STYLES",
+    "ExportTooLarge",
+    "max_export_organisations",
     "max_drawn_nodes",
     "VIEWS",
     "EXPORT_FORMATS",
@@ -115,6 +117,9 @@ EXPORT_FORMATS = ("graphml", "gexf")
 STEPS = ("load", "build", "analyse", "prepare")
 
 DEFAULT_MAX_DRAWN_NODES = 2_000
+#: Largest selection the browser may download as GraphML/GEXF (100,000 organisations make a
+#: GEXF file of about 150 MB and take minutes to write); the command line has no limit.
+DEFAULT_MAX_EXPORT_ORGS = 20_000
 DEFAULT_SYNC_MAX_ORGS = 5_000
 DEFAULT_CACHE_SIZE = 8
 KEPT_JOB_PAYLOADS = 5
@@ -282,6 +287,20 @@ def clear_cache() -> None:
 
 def _setting(name: str, default: int) -> int:
     return int(current_app.config.get(name, default))
+
+
+class ExportTooLarge(Exception):
+    """The selection is too large to be downloaded in the browser (use the command line)."""
+
+    def __init__(self, organisations: int, limit: int) -> None:
+        super().__init__(f"{organisations} organisations, at most {limit} in the browser")
+        self.organisations = organisations
+        self.limit = limit
+
+
+def max_export_organisations() -> int:
+    """Most organisations a browser download may hold (``NETWORK_VIEW_MAX_EXPORT_ORGS``)."""
+    return _setting("NETWORK_VIEW_MAX_EXPORT_ORGS", DEFAULT_MAX_EXPORT_ORGS)
 
 
 def max_drawn_nodes() -> int:
@@ -614,12 +633,13 @@ def _arrange(
     membership = result["communities"]["membership"]
     degree = result["degree_centrality"]
     betweenness = result["betweenness"]
+    partners = dict(H.degree())  # no self-loops: build_graph refuses them
     node_metrics = {
         str(n): [
             round(degree.get(n, 0.0), 6),
             round(betweenness.get(n, 0.0), 6),
             membership.get(n),
-            len(H[n]) - (n in H[n]),
+            partners[n],
         ]
         for n in H
     }
@@ -653,9 +673,11 @@ def _arrange(
             "outside_partners": len(outside),
             "isolated": len(isolated),
             "weakly_connected": len(weak),
+            # Each pair across a border counts as "cross" at both ends.
             "cross_municipal": sum(
-                1 for u, v in H.edges() if nodes[u].get("ags") != nodes[v].get("ags")
-            ),
+                figures["cross"] for figures in result["cross_municipal"]["ags"].values()
+            )
+            // 2,
         },
         brokers=brokers,
         communities={
@@ -839,9 +861,16 @@ def export_graph(
     Without ``with_places`` the graph holds the organisations and one edge per pair of active
     collaborators (``kinds``, ``weight``, ``since``); with it, the full stakeholder multigraph
     (municipalities, ``located_in`` and ``neighbour`` edges, every collaboration on its own).
+
+    Raises
+    ------
+    ExportTooLarge
+        Above ``NETWORK_VIEW_MAX_EXPORT_ORGS`` organisations (:func:`write_export` has no limit).
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
+    if analysis.organisations > max_export_organisations():
+        raise ExportTooLarge(analysis.organisations, max_export_organisations())
     graph = _export_graph(filters, analysis.node_metrics, with_places=with_places)
     buffer = io.BytesIO()
     (to_graphml if fmt == "graphml" else to_gexf)(graph, buffer)

@@ -12,6 +12,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -51,6 +52,7 @@ def _filter_choices() -> dict:
         "kind_labels": {code: term.label(language) for code, term in ORGANISATION_KINDS.items()},
         "region_names": region_names,
         "max_drawn": analyses.max_drawn_nodes(),
+        "max_export": analyses.max_export_organisations(),
     }
 
 
@@ -131,9 +133,21 @@ def export_graph(fmt: str):
             _("Die Analyse läuft noch. Der Download steht bereit, sobald sie fertig ist."), "info"
         )
         return redirect(url_for("network_view.dashboard", **filters.as_args()))
-    data = analyses.export_graph(
-        state.analysis, filters, fmt, with_places=request.args.get("with_places") == "1"
-    )
+    try:
+        data = analyses.export_graph(
+            state.analysis, filters, fmt, with_places=request.args.get("with_places") == "1"
+        )
+    except analyses.ExportTooLarge as err:
+        flash(
+            _(
+                "Die Auswahl ist für einen Download im Browser zu groß (%(count)s Organisationen, "
+                "höchstens %(limit)s). Bitte filtern Sie oder nutzen Sie die Kommandozeile.",
+                count=format_decimal(err.organisations),
+                limit=format_decimal(err.limit),
+            ),
+            "warning",
+        )
+        return redirect(url_for("network_view.dashboard", **filters.as_args()) + "#export-heading")
     mimetype = "application/graphml+xml" if fmt == "graphml" else "application/gexf+xml"
     return Response(
         data,

@@ -365,6 +365,19 @@ def test_graph_downloads_parse_back_with_networkx(coordinator, network):
     assert G.number_of_nodes() == 6 + 66
 
 
+def test_browser_downloads_are_limited_the_cli_is_not(
+    app, coordinator, network, monkeypatch, tmp_path
+):
+    monkeypatch.setitem(app.config, "NETWORK_VIEW_MAX_EXPORT_ORGS", 5)
+    response = coordinator.get("/netzwerk/export.gexf")
+    assert response.status_code == 302 and response.headers["Location"].endswith("#export-heading")
+    page = coordinator.get("/netzwerk/").get_data(as_text=True)
+    assert "zu groß (6 Organisationen, höchstens 5)" in page
+    assert coordinator.get("/netzwerk/export.gexf?kreis=05566").status_code == 200
+    result = app.test_cli_runner().invoke(args=["graph", "export", str(tmp_path / "all.gexf")])
+    assert result.exit_code == 0, result.output
+
+
 def test_municipality_csv(coordinator, network):
     response = coordinator.get(f"/netzwerk/gemeinden.csv?model_region={LLLT}")
     assert response.status_code == 200 and response.mimetype == "text/csv"
