@@ -290,24 +290,38 @@ def _bound_ngettext(translations: Any) -> Any:
 
 
 class MailRenderer:
-    """Renders ``email/digest/digest.txt`` and ``.html`` per language, translations pre-bound."""
+    """Renders a digest's text and HTML parts per language, translations pre-bound.
 
-    TEMPLATES = ("email/digest/digest.txt", "email/digest/digest.html")
+    Each distinct section is rendered once per run and language (``_section.txt`` and
+    ``.html``) and reused: the announcements, the coordinators' sections and many "new near
+    you" lists are the same for many recipients.
+    """
+
+    TEMPLATES = (
+        "email/digest/digest.txt",
+        "email/digest/digest.html",
+        "email/digest/_section.txt",
+        "email/digest/_section.html",
+    )
+    MAX_CACHED_SECTIONS = 5000
+    #: Sections that are the same for many recipients; personal ones are not worth keeping.
+    SHARED_SECTIONS = frozenset(
+        {"announcements", "suggestions", "organisations", "collaborations", "figures"}
+    )
 
     def __init__(self, app: Flask) -> None:
         self.app = app
         self._presenters: dict[str, Presenter] = {}
-        self._templates: dict[str, tuple[Any, Any]] = {}
+        self._templates: dict[str, tuple[Any, ...]] = {}
+        self._sections: dict[tuple[str, PresentedSection], tuple[str, Markup]] = {}
 
     def presenter(self, language: str) -> Presenter:
         if language not in self._presenters:
             self._presenters[language] = Presenter(language)
         return self._presenters[language]
 
-    def _templates_for(self, language: str) -> tuple[Any, Any]:
+    def _templates_for(self, language: str) -> tuple[Any, ...]:
         if language not in self._templates:
-            # An overlay with its own cache: templates compiled for it call this language's
-            # catalogue directly; the app's environment and its cache stay untouched.
             environment = self.app.jinja_env.overlay(cache_size=16)
             with force_locale(language):
                 translations = get_translations()
@@ -320,19 +334,40 @@ class MailRenderer:
             }
             self._templates[language] = tuple(
                 environment.get_template(name) for name in self.TEMPLATES
-            )  # type: ignore[assignment]
+            )
         return self._templates[language]
+
+    def _section(
+        self, language: str, section: PresentedSection, templates: tuple[Any, ...]
+    ) -> tuple[str, Markup]:
+        key = (language, section)
+        rendered = self._sections.get(key)
+        if rendered is None:
+            rendered = (
+                templates[2].render(section=section),
+                Markup(templates[3].render(section=section)),
+            )
+            if (
+                section.key in self.SHARED_SECTIONS
+                and len(self._sections) < self.MAX_CACHED_SECTIONS
+            ):
+                self._sections[key] = rendered
+        return rendered
 
     def render(self, digest: Digest, **context: Any) -> tuple[str, str]:
         """``(text, html)`` of ``digest`` in its recipient's language."""
         language = digest.recipient.language
         presenter = self.presenter(language)
-        text_template, html_template = self._templates_for(language)
+        templates = self._templates_for(language)
+        parts = [
+            self._section(language, section, templates) for section in presenter.sections(digest)
+        ]
         values = {
             "lang": language,
             "digest": digest,
-            "sections": presenter.sections(digest),
+            "section_texts": [text for text, _html in parts],
+            "section_htmls": [html for _text, html in parts],
             "since_text": presenter.datetime(digest.since),
             **context,
         }
-        return text_template.render(values), html_template.render(values)
+        return templates[0].render(values), templates[1].render(values)

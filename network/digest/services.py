@@ -27,11 +27,12 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import gettext
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
 from network.audit import record
-from network.auth.tokens import TokenError, TokenExpired, TokenInvalid, make_token, read_token
+from network.auth.tokens import TokenError, TokenExpired, TokenInvalid
 from network.digest import content as digest_content
 from network.digest.content import (
     AnnouncementFact,
@@ -534,23 +535,28 @@ class _FactLoader:
             .join(Organisation, Organisation.id == Position.organisation_id)
             .where(Application.trainee_id.in_(trainee_ids), Application.updated_at > since)
         ).all()
+        # The positions area logs every status change; an application with such entries is
+        # judged by them alone (a later edit of the provider's note is no news), others by
+        # ``updated_at``. The newest change up to ``until`` counts.
+        logged: set[str] = set()
         changes: dict[str, tuple[datetime, str]] = {}
-        if rows:
+        for ids in _chunks([str(r.id) for r in rows], 500):
             for entry in db.session.execute(
                 sa.select(AuditLog.object_id, AuditLog.created_at, AuditLog.details)
                 .where(
                     AuditLog.action == "application.status_changed",
                     AuditLog.object_type == "application",
-                    AuditLog.object_id.in_([str(r.id) for r in rows]),
-                    AuditLog.created_at > since,
+                    AuditLog.object_id.in_(ids),
                     AuditLog.created_at <= self.until,
                 )
                 .order_by(AuditLog.created_at)
             ):
-                changes[entry.object_id] = (
-                    entry.created_at,
-                    (entry.details or {}).get("status", ""),
-                )
+                logged.add(entry.object_id)
+                if entry.created_at > since:
+                    changes[entry.object_id] = (
+                        entry.created_at,
+                        (entry.details or {}).get("status", ""),
+                    )
         for r in rows:
             fact = self._application(r, trainee_view=True)
             change = changes.get(str(r.id))
@@ -558,8 +564,8 @@ class _FactLoader:
                 fact = ApplicationFact(
                     **{**_fields(fact), "updated_at": change[0], "status": change[1] or r.status}
                 )
-            elif r.updated_at <= r.created_at + timedelta(seconds=1):
-                continue  # never changed after it was sent
+            elif str(r.id) in logged or r.updated_at <= r.created_at + timedelta(seconds=1):
+                continue  # no status change in the window, or never changed after it was sent
             found[r.trainee_id].append(fact)
         return found
 
@@ -741,9 +747,19 @@ def _prepare(
     return prepared
 
 
+def _unsubscribe_signer() -> TimestampSigner:
+    # Salted for this one purpose: a confirmation or reset token never unsubscribes anyone.
+    return TimestampSigner(current_app.config["SECRET_KEY"], salt=f"network.{UNSUBSCRIBE_PURPOSE}")
+
+
 def unsubscribe_token(user: User) -> str:
-    """A signed token for one-click unsubscribing; a password change (new stamp) retires it."""
-    return make_token(UNSUBSCRIBE_PURPOSE, {"uid": user.id, "stamp": user.security_stamp})
+    """A signed, timed token ``<user id>.<security stamp>.<time>.<signature>`` for one-click
+    unsubscribing; a password change (a new stamp) retires it.
+
+    A plain signed string rather than a serialised dict: the serialiser compresses every
+    payload, which costs more than the rest of a digest's links together.
+    """
+    return _unsubscribe_signer().sign(f"{user.id}.{user.security_stamp}").decode("ascii")
 
 
 def _unsubscribe_max_age() -> int:
@@ -1183,9 +1199,15 @@ def update_settings(user: User, frequency: str, weekday: int, language: str) -> 
 
 def user_for_unsubscribe_token(token: str) -> User:
     """The account of an unsubscribe link; :class:`TokenExpired` / :class:`TokenError` otherwise."""
-    data = read_token(UNSUBSCRIBE_PURPOSE, token, _unsubscribe_max_age())
-    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
-    if user is None or not hmac.compare_digest(str(user.security_stamp), str(data.get("stamp"))):
+    try:
+        value = _unsubscribe_signer().unsign(token, max_age=_unsubscribe_max_age()).decode("ascii")
+    except SignatureExpired as err:
+        raise TokenExpired(str(err)) from err
+    except (BadSignature, UnicodeDecodeError) as err:
+        raise TokenInvalid(str(err)) from err
+    user_id, _sep, stamp = value.partition(".")
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is None or not hmac.compare_digest(str(user.security_stamp), stamp):
         raise TokenInvalid("no such account or a newer security stamp")
     return user
 

@@ -38,7 +38,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formatdate
@@ -339,6 +339,8 @@ class _Wire:
     sender: str
     recipients: tuple[str, ...]
     data: bytes
+    #: The body has 8-bit parts: announced with BODY=8BITMIME.
+    eight_bit: bool = False
 
 
 class _BadHeader(ValueError):
@@ -372,20 +374,38 @@ def _encoded_address(address: str) -> str:
     return sanitize_address(address, "utf-8")
 
 
-def _qp(text: str) -> bytes:
-    # Quoted-printable, C-encoded: readable, and no line longer than 76 characters. Flask-Mail
-    # would send ASCII text as 7bit, so one paragraph longer than 998 characters (a long
-    # announcement, an applicant's letter) would break RFC 5322 and servers refuse it.
-    encoded = binascii.b2a_qp(text.encode("utf-8"), istext=True)
-    return encoded.replace(b"\r\n", b"\n").replace(b"\n", CRLF)
+#: RFC 5322: no line longer than 998 characters (without CRLF).
+MAX_LINE = 998
 
 
-def _wire(row: Any) -> _Wire:
+def _encode_part(text: str, eight_bit: bool) -> tuple[str, bytes]:
+    """``(Content-Transfer-Encoding, body)`` of one text part, lines ending in CRLF.
+
+    As it is (7bit or 8bit) when the server takes 8-bit mail and no line is too long: fewer and
+    readable lines for both sides. Otherwise quoted-printable (C-encoded): Flask-Mail would send
+    ASCII text as 7bit whatever its length, and one paragraph longer than 998 characters (a long
+    announcement, an applicant's letter) breaks RFC 5322, so servers refuse the message.
+    """
+    data = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+    if eight_bit and max(map(len, data.split(b"\n")), default=0) <= MAX_LINE:
+        return ("7bit" if data.isascii() else "8bit"), data.replace(b"\n", CRLF)
+    encoded = binascii.b2a_qp(data, istext=True)
+    return "quoted-printable", encoded.replace(b"\r\n", b"\n").replace(b"\n", CRLF)
+
+
+def _part(subtype: str, text: str, eight_bit: bool) -> tuple[bytes, bytes, bool]:
+    encoding, body = _encode_part(text, eight_bit)
+    head = f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: {encoding}\r\n'
+    return head.encode("ascii"), body, encoding == "8bit"
+
+
+def _wire(row: Any, eight_bit: bool = False) -> _Wire:
     """The message of an outbox row, written directly.
 
-    ``multipart/alternative`` (text, then HTML), both parts quoted-printable, headers already
-    encoded: writing these few lines by hand costs a fraction of the email package's generator,
-    which re-folds every header; at tens of thousands of digests that is most of the CPU.
+    ``multipart/alternative`` (text, then HTML), headers already encoded: writing these few
+    lines by hand costs a fraction of the email package's generator, which re-folds every
+    header; at tens of thousands of digests that was most of the CPU. ``eight_bit``: the server
+    announced 8BITMIME.
     """
     sender = _address(current_app.config["MAIL_DEFAULT_SENDER"])
     recipient = _address(row.recipient)
@@ -404,30 +424,30 @@ def _wire(row: Any) -> _Wire:
     headers += [
         f"{name}: {_header_value(name, str(value))}" for name, value in (row.headers or {}).items()
     ]
-    text_part = b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+    text_head, text_body, text_8bit = _part("plain", row.text_body or "", eight_bit)
     if row.html_body:
+        html_head, html_body, html_8bit = _part("html", row.html_body, eight_bit)
         boundary = f"=_{uuid.uuid4().hex}"
         headers.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
         marker = f"--{boundary}".encode()
         body = b"".join(
             (
                 marker + CRLF,
-                text_part,
-                _qp(row.text_body or ""),
+                text_head + CRLF,
+                text_body,
                 CRLF + marker + CRLF,
-                b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n',
-                _qp(row.html_body),
+                html_head + CRLF,
+                html_body,
                 CRLF + marker + b"--" + CRLF,
             )
         )
+        uses_8bit = text_8bit or html_8bit
     else:
-        headers += [
-            'Content-Type: text/plain; charset="utf-8"',
-            "Content-Transfer-Encoding: quoted-printable",
-        ]
-        body = _qp(row.text_body or "") + CRLF
+        headers.append(text_head.decode("ascii").rstrip("\r\n"))
+        body = text_body + CRLF
+        uses_8bit = text_8bit
     data = "\r\n".join(headers).encode("ascii") + CRLF + CRLF + body
-    return _Wire(sender=sender, recipients=(recipient,), data=data)
+    return _Wire(sender=sender, recipients=(recipient,), data=data, eight_bit=uses_8bit)
 
 
 def _dispatched_message(row: Any) -> Message:
@@ -484,6 +504,8 @@ def _transmit(smtp: smtplib.SMTP, wire: _Wire, mark_sent: Callable[[], bool]) ->
     options: list[str] = []
     if smtp.does_esmtp and smtp.has_extn("size"):
         options.append(f"size={len(data)}")
+    if wire.eight_bit:
+        options.append("BODY=8BITMIME")
     code, reply = smtp.mail(envelope_from, options)
     if code != 250:
         smtp.rset()
@@ -589,6 +611,7 @@ def deliver_due(
         for row in rows:
             _count(report, _schedule_retry(row.id, err, holder, now, "pending"), err)
         return report
+    eight_bit = smtp is not None and smtp.does_esmtp and bool(smtp.has_extn("8bitmime"))
     renew_at = utcnow() + lease / 2
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
@@ -598,7 +621,7 @@ def deliver_due(
                 renew_at = utcnow() + lease / 2
             remaining.remove(row.id)
             try:
-                wire = _wire(row)
+                wire = _wire(row, eight_bit=eight_bit)
             except _BadHeader as err:
                 refused = smtplib.SMTPDataError(554, str(err).encode())  # never deliverable
                 _count(report, _schedule_retry(row.id, refused, holder, now, "pending"), refused)
@@ -726,6 +749,8 @@ class BackgroundDelivery:
     ) -> None:
         self.app = current_app._get_current_object()  # type: ignore[attr-defined]
         self.workers = max(1, workers or _setting("OUTBOX_WORKERS", 4))
+        if _in_memory_database():
+            self.workers = 1  # threads would each open their own, empty in-memory database
         self.batch_size = batch_size
         self.now = now
         self.report = DeliveryReport()
@@ -742,6 +767,8 @@ class BackgroundDelivery:
     def start(self, producing: bool = False) -> BackgroundDelivery:
         if producing:
             self._producing.set()
+        if _in_memory_database():
+            return self  # delivered in the waiting thread, after the producer (see wait())
         for number in range(self.workers):
             thread = threading.Thread(
                 target=self._work, name=f"outbox-sender-{number}", daemon=True
@@ -755,6 +782,8 @@ class BackgroundDelivery:
 
     def wait(self, progress: Callable[[int], None] | None = None) -> DeliveryReport:
         """Wait for the senders to finish; ``progress(done)`` is called from this thread."""
+        if not self._threads:
+            self._work(own_context=False)
         for thread in self._threads:
             while thread.is_alive():
                 thread.join(0.2)
@@ -766,8 +795,8 @@ class BackgroundDelivery:
             raise self._errors[0]
         return self.report
 
-    def _work(self) -> None:
-        with self.app.app_context():
+    def _work(self, own_context: bool = True) -> None:
+        with self.app.app_context() if own_context else nullcontext():
             try:
                 while not self._stop.is_set():
                     report = deliver_due(self.batch_size, now=self.now)
@@ -783,7 +812,13 @@ class BackgroundDelivery:
                 self._errors.append(err)
                 self._stop.set()
             finally:
-                db.session.remove()
+                if own_context:
+                    db.session.remove()
+
+
+def _in_memory_database() -> bool:
+    url = db.engine.url
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
 def deliver_all(

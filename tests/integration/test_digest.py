@@ -383,7 +383,7 @@ def test_who_is_due(world, make_user, app):
 def test_english_digest_for_english_speakers(world, smtp_server):
     services.run_digests()
     mail = _mails(smtp_server, 5)[world["tom"].email]
-    assert "news for you" in mail["Subject"]
+    assert "updates for you" in mail["Subject"]
     text = text_of(mail)
     assert "News about your applications" in text and "interview" in text
     assert "Hallo" not in text
@@ -487,9 +487,11 @@ def test_forged_unsubscribe_token_changes_nothing(world, smtp_server, client, me
     # Another person's id in a self-made token does not work either (wrong signature).
     import itsdangerous
 
-    other = itsdangerous.URLSafeTimedSerializer(
-        "guessed-secret", salt="network.digest-unsubscribe"
-    ).dumps({"uid": world["bernd"].id, "stamp": 0})
+    other = (
+        itsdangerous.TimestampSigner("guessed-secret", salt="network.digest-unsubscribe")
+        .sign(f"{world['bernd'].id}.0")
+        .decode()
+    )
     assert client.open(f"/benachrichtigungen/abmelden/{other}", method=method).status_code == 400
     assert db.session.get(User, world["anna"].id).digest_frequency == "weekly"
     assert db.session.get(User, world["bernd"].id).digest_frequency == "weekly"
@@ -658,3 +660,27 @@ def test_rendering_english_digests_leaves_the_site_german(world, client, smtp_se
     page = client.get("/")
     assert 'lang="de"' in page.get_data(as_text=True)
     assert "Über die Plattform" in page.get_data(as_text=True)
+
+
+def test_a_note_edited_after_an_old_status_change_is_no_news(world, smtp_server):
+    tom = world["tom"]
+    application = db.session.scalar(sa.select(Application).where(Application.trainee_id == tom.id))
+    entry = db.session.scalar(sa.select(AuditLog).where(AuditLog.object_id == str(application.id)))
+    entry.created_at = utcnow() - timedelta(
+        days=10
+    )  # the interview was agreed before his last digest
+    application.provider_note = "Bitte Zeugnisse mitbringen"  # edited since: updated_at is new
+    application.updated_at = utcnow() - timedelta(hours=1)
+    tom.last_digest_at = utcnow() - timedelta(days=2)
+    db.session.commit()
+    preview = services.preview_digest(tom)
+    assert preview.digest.section("application_updates") is None
+
+
+def test_a_token_for_another_purpose_does_not_unsubscribe(world, client, app):
+    from network.auth.tokens import make_token
+
+    with app.test_request_context():
+        confirm = make_token("confirm", {"uid": world["anna"].id, "email": world["anna"].email})
+    assert client.post(f"/benachrichtigungen/abmelden/{confirm}").status_code == 400
+    assert db.session.get(User, world["anna"].id).digest_frequency == "weekly"

@@ -290,3 +290,49 @@ def test_queue_email_outside_a_request_renders_templates(app, smtp_server):
     db.session.commit()
     assert deliver_all().sent == 1
     assert "http://localhost/bestaetigen" in text_of(smtp_server.wait_for(user.email)[0])
+
+
+def test_in_memory_database_delivers_without_threads(smtp_server, tmp_path):
+    from tests.conftest import make_test_app
+
+    memory_app = make_test_app("sqlite://", smtp_server, INSTANCE_PATH=str(tmp_path))
+    with memory_app.app_context():
+        db.create_all()
+        queue_rendered("speicher@test.example.org", "Betreff", "Text", key="test:memory")
+        db.session.commit()
+        assert deliver_all().sent == 1
+        db.session.remove()
+    smtp_server.wait_for("speicher@test.example.org")
+
+
+def test_long_lines_and_umlauts_arrive_intact(app, smtp_server):
+    long_paragraph = "Wir laden alle Praxen im Kreis Steinfurt ein. " * 40  # > 998 characters
+    queue_rendered(
+        "lang@test.example.org",
+        "Grüße aus Münster",
+        long_paragraph,
+        f"<p>{long_paragraph}</p>",
+        key="test:long",
+    )
+    queue_rendered(
+        "kurz@test.example.org",
+        "Grüße",
+        "Kurz und gut: Übermorgen.",
+        "<p>Übermorgen</p>",
+        key="test:short",
+    )
+    db.session.commit()
+    assert deliver_all().sent == 2
+    [long_mail] = smtp_server.wait_for("lang@test.example.org")
+    [short_mail] = smtp_server.wait_for("kurz@test.example.org")
+    assert text_of(long_mail).strip() == long_paragraph.strip()
+    assert (
+        long_mail.get_body(preferencelist=("plain",))["Content-Transfer-Encoding"]
+        == "quoted-printable"
+    )
+    assert long_mail["Subject"] == "Grüße aus Münster"
+    assert text_of(short_mail).strip() == "Kurz und gut: Übermorgen."
+    assert short_mail.get_body(preferencelist=("plain",))["Content-Transfer-Encoding"] == "8bit"
+    assert (
+        short_mail.get_body(preferencelist=("html",)).get_content().strip() == "<p>Übermorgen</p>"
+    )
