@@ -111,13 +111,15 @@ def deferred_acceptance(
 
     1. Every trainee is free; every placement holds a min-heap of its seats, each seat filled
        with a sentinel that is worse than every real trainee.
-    2. Take any free trainee ``t`` and the next placement ``p`` on its list that it has not
-       applied to yet; if the list is exhausted, ``t`` stays unmatched.
-    3. If ``p`` prefers ``t`` to the worst held application (the heap top), ``t`` replaces it;
-       a displaced real trainee becomes free again. Otherwise ``p`` rejects ``t``; go to 2
-       with the same ``t``.
+    2. Take a free trainee ``t`` (the next in input order, or the one just displaced) and the
+       next placement ``p`` on its list that it has not applied to yet; if the list is
+       exhausted, ``t`` stays unmatched.
+    3. If ``p`` prefers ``t`` to the worst held application (the heap top, also kept in a
+       flat list for a cheap rejection test), ``t`` replaces it, and a displaced real trainee
+       applies next (step 2). Otherwise ``p`` rejects ``t``; go to 2 with the same ``t``.
     4. Repeat until no trainee is free. Each trainee applies to each placement at most once,
-       so the loop runs at most :math:`L` times at :math:`O(\\log c)` each.
+       so there are at most :math:`L` applications at :math:`O(\\log c)` each for
+       :math:`c` seats. The order of applications does not change the result.
 
     Placement-proposing (``optimal="placement"``):
 
