@@ -3,9 +3,8 @@
 One :class:`Presenter` per language translates its phrases once (not once per recipient), and
 formats numbers and dates without a round trip through the request's locale. The mail's text
 and HTML parts and the coordinators' preview all show the same lines. A
-:class:`MailRenderer` renders the digest templates through a per-language Jinja overlay whose
-``_()`` calls the catalogue directly: rendering ten thousand digests must not cost a locale
-lookup per string.
+:class:`MailRenderer` renders the digest templates with those phrases (the templates hold no
+``_()``): rendering ten thousand digests must not cost a locale lookup per string.
 """
 
 from __future__ import annotations
@@ -18,8 +17,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from flask import Flask
-from flask_babel import force_locale, get_translations, gettext
-from jinja2 import pass_context
+from flask_babel import force_locale, gettext
 from markupsafe import Markup
 
 from network import vocabulary
@@ -110,10 +108,36 @@ class Presenter:
             self.update = gettext("„%(title)s“ (%(organisation)s): %(status)s")
             self.more = gettext("… und %(count)s weitere")
             self.see_all = gettext("Alles ansehen")
+            self._hello = gettext("Hallo %(name)s,")
+            self._intro_text = gettext(
+                "das ist neu auf der Plattform der Gesundheitsregion Münsterland seit %(since)s:"
+            )
+            self._frame = {
+                "brand": gettext("Gesundheitsregion Münsterland"),
+                "title": gettext("Ihre Zusammenfassung"),
+                "to_platform": gettext("Zur Plattform"),
+                "settings": gettext("Häufigkeit und Sprache einstellen"),
+                "unsubscribe": gettext("Zusammenfassung abbestellen"),
+                "unsubscribe_one_click": gettext(
+                    "Zusammenfassung abbestellen (ein Klick, ohne Anmeldung)"
+                ),
+                "reason": gettext(
+                    "Sie erhalten diese Zusammenfassung, weil Sie auf der Plattform der "
+                    "Gesundheitsregion Münsterland registriert sind."
+                ),
+            }
             self.subject_one = gettext("Gesundheitsregion Münsterland: eine Neuigkeit für Sie")
             self.subject_many = gettext(
                 "Gesundheitsregion Münsterland: %(num)d Neuigkeiten für Sie"
             )
+
+    def frame(self, name: str, since: datetime) -> dict[str, str]:
+        """The mail's fixed phrases around the sections, for one recipient."""
+        return {
+            **self._frame,
+            "hello": self._hello % {"name": name},
+            "intro": self._intro_text % {"since": self.datetime(since)},
+        }
 
     def subject(self, count: int) -> str:
         """The mail's subject line for ``count`` news."""
@@ -264,37 +288,13 @@ def _format_datetime(value: datetime, language: str) -> str:
     return format_datetime(value.astimezone(LOCAL_TZ), "short", locale=language)
 
 
-def _bound_gettext(translations: Any) -> Any:
-    """Jinja's new-style ``gettext`` (``_()`` in templates) on a fixed catalogue."""
-
-    @pass_context
-    def gettext(context: Any, message: str, **variables: Any) -> str:
-        text = translations.gettext(message)
-        if context.eval_ctx.autoescape:
-            text = Markup(text)
-        return text % variables
-
-    return gettext
-
-
-def _bound_ngettext(translations: Any) -> Any:
-    @pass_context
-    def ngettext(context: Any, singular: str, plural: str, num: int, **variables: Any) -> str:
-        variables.setdefault("num", num)
-        text = translations.ngettext(singular, plural, num)
-        if context.eval_ctx.autoescape:
-            text = Markup(text)
-        return text % variables
-
-    return ngettext
-
-
 class MailRenderer:
-    """Renders a digest's text and HTML parts per language, translations pre-bound.
+    """Renders a digest's text and HTML parts with a :class:`Presenter` per language.
 
-    Each distinct section is rendered once per run and language (``_section.txt`` and
-    ``.html``) and reused: the announcements, the coordinators' sections and many "new near
-    you" lists are the same for many recipients.
+    The digest templates hold no ``_()``: the presenter hands them translated phrases, so the
+    app's own environment renders them for every language alike. Each distinct shared section
+    is rendered once per run and language (``_section.txt`` and ``.html``) and reused: the
+    announcements and the coordinators' sections are the same for many recipients.
     """
 
     TEMPLATES = (
@@ -312,7 +312,7 @@ class MailRenderer:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self._presenters: dict[str, Presenter] = {}
-        self._templates: dict[str, tuple[Any, ...]] = {}
+        self._templates: tuple[Any, ...] = ()
         self._sections: dict[tuple[str, PresentedSection], tuple[str, Markup]] = {}
 
     def presenter(self, language: str) -> Presenter:
@@ -320,29 +320,18 @@ class MailRenderer:
             self._presenters[language] = Presenter(language)
         return self._presenters[language]
 
-    def _templates_for(self, language: str) -> tuple[Any, ...]:
-        if language not in self._templates:
-            environment = self.app.jinja_env.overlay(cache_size=16)
-            with force_locale(language):
-                translations = get_translations()
-            # Not install_gettext_translations(): on an overlay it is the parent's bound method
-            # and would switch the whole app's templates to this language. Own globals instead.
-            environment.globals = {
-                **self.app.jinja_env.globals,
-                "gettext": _bound_gettext(translations),
-                "ngettext": _bound_ngettext(translations),
-            }
-            self._templates[language] = tuple(
-                environment.get_template(name) for name in self.TEMPLATES
+    def _templates_all(self) -> tuple[Any, ...]:
+        if not self._templates:
+            self._templates = tuple(
+                self.app.jinja_env.get_template(name) for name in self.TEMPLATES
             )
-        return self._templates[language]
+        return self._templates
 
-    def _section(
-        self, language: str, section: PresentedSection, templates: tuple[Any, ...]
-    ) -> tuple[str, Markup]:
+    def _section(self, language: str, section: PresentedSection) -> tuple[str, Markup]:
         key = (language, section)
         rendered = self._sections.get(key)
         if rendered is None:
+            templates = self._templates_all()
             rendered = (
                 templates[2].render(section=section),
                 Markup(templates[3].render(section=section)),
@@ -354,20 +343,18 @@ class MailRenderer:
                 self._sections[key] = rendered
         return rendered
 
-    def render(self, digest: Digest, **context: Any) -> tuple[str, str]:
-        """``(text, html)`` of ``digest`` in its recipient's language."""
+    def render(self, digest: Digest, *, name: str, **links: str) -> tuple[str, str]:
+        """``(text, html)`` of ``digest`` in its recipient's language, greeting ``name``;
+        ``links``: ``platform_url``, ``settings_url``, ``unsubscribe_url``."""
         language = digest.recipient.language
         presenter = self.presenter(language)
-        templates = self._templates_for(language)
-        parts = [
-            self._section(language, section, templates) for section in presenter.sections(digest)
-        ]
+        parts = [self._section(language, section) for section in presenter.sections(digest)]
         values = {
             "lang": language,
-            "digest": digest,
+            "frame": presenter.frame(name, digest.since),
             "section_texts": [text for text, _html in parts],
             "section_htmls": [html for _text, html in parts],
-            "since_text": presenter.datetime(digest.since),
-            **context,
+            **links,
         }
+        templates = self._templates_all()
         return templates[0].render(values), templates[1].render(values)

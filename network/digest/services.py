@@ -804,7 +804,7 @@ def _render(prepared: _Prepared, links: _Links) -> _Rendered:
     )
     text, html = links.renderer.render(
         digest,
-        user=user,
+        name=user.name or user.email,
         platform_url=links.url("main.dashboard"),
         settings_url=links.url("digest.settings"),
         unsubscribe_url=unsubscribe_url,
