@@ -55,7 +55,14 @@ def outbox_deliver() -> None:
 
 @click.command("scheduler")
 @click.option(
-    "--once", is_flag=True, help="Run every job once (if no other scheduler is active), then exit."
+    "--once", is_flag=True, help="Run the jobs once (if no other scheduler is active), then exit."
+)
+@click.option(
+    "--job",
+    "jobs",
+    multiple=True,
+    type=click.Choice(["digests", "outbox", "close_expired_positions", "refresh_suggestions"]),
+    help="With --once: only these jobs (repeatable; default: all).",
 )
 @click.option(
     "--digest-every",
@@ -74,10 +81,14 @@ def outbox_deliver() -> None:
 )
 @with_appcontext
 def scheduler_command(
-    once: bool, digest_every: int, outbox_every: int, lock_seconds: int | None
+    once: bool,
+    jobs: tuple[str, ...],
+    digest_every: int,
+    outbox_every: int,
+    lock_seconds: int | None,
 ) -> None:
     """Run the scheduler (one active per deployment; others wait as standby)."""
-    from network.digest.scheduler import DatabaseLease, run_jobs_once, run_scheduler
+    from network.digest.scheduler import JOB_NAMES, DatabaseLease, run_jobs_once, run_scheduler
 
     if not logging.getLogger().handlers:
         logging.basicConfig(
@@ -86,7 +97,7 @@ def scheduler_command(
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if once:
-        for name, result in run_jobs_once(app).items():
+        for name, result in run_jobs_once(app, jobs or JOB_NAMES).items():
             click.echo(f"{name}: {result}")
         return
     seconds = lock_seconds or int(app.config.get("SCHEDULER_LOCK_SECONDS", 60))

@@ -18,6 +18,37 @@ lease every third of its duration; if it dies, a standby takes over when the lea
 Even two processes that both believed they held it (a paused holder whose lease ran out) would
 not send twice: digests are unique per user and period, and the outbox fences every message.
 Hosts must keep their clocks in sync (NTP): the lease compares their times.
+
+Production
+----------
+Run one ``flask --app network scheduler`` per deployment, next to the web workers, with the
+same settings (``DATABASE_URL``, ``SECRET_KEY``, ``MAIL_*``, ``BASE_URL``), for example as a
+systemd service::
+
+    [Unit]
+    Description=Gesundheitsregion Münsterland: scheduler (digests, outbox, positions)
+    After=network-online.target postgresql.service
+
+    [Service]
+    EnvironmentFile=/etc/network-platform.env
+    ExecStart=/srv/network/.venv/bin/flask --app network scheduler
+    Restart=always
+    KillSignal=SIGTERM
+
+    [Install]
+    WantedBy=multi-user.target
+
+SIGTERM stops it and frees the lease at once. A second unit on another host is a standby, not
+a second sender. Where no long-running process is wanted, cron does the same work, each run
+taking the lease, running its jobs once and freeing it::
+
+    */5 * * * *  flask --app network scheduler --once --job outbox --job digests
+    15 * * * *   flask --app network scheduler --once --job close_expired_positions
+    15 3 * * *   flask --app network scheduler --once --job refresh_suggestions
+
+``DIGEST_HOUR`` (default 7, local time) is when
+daily, weekly and monthly digests become due; ``OUTBOX_WORKERS`` (default 4) is the number of
+SMTP connections used at once.
 """
 
 from __future__ import annotations

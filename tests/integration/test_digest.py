@@ -684,3 +684,37 @@ def test_a_token_for_another_purpose_does_not_unsubscribe(world, client, app):
         confirm = make_token("confirm", {"uid": world["anna"].id, "email": world["anna"].email})
     assert client.post(f"/benachrichtigungen/abmelden/{confirm}").status_code == 400
     assert db.session.get(User, world["anna"].id).digest_frequency == "weekly"
+
+
+def test_digests_wait_in_the_outbox_while_the_mail_server_is_down(world, app, monkeypatch):
+    from datetime import timedelta as _td
+
+    from network.mail import deliver_all
+    from tests.integration.test_outbox import ScriptedSink
+
+    sink = ScriptedSink()  # not started yet: nothing listens
+    monkeypatch.setattr(app.extensions["mail"], "port", sink.port)
+    report = services.run_digests()
+    assert report.queued == 5 and report.sent == 0 and report.retrying == 5
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(DigestDelivery)
+            .where(DigestDelivery.outcome == "queued")
+        )
+        == 5
+    )
+    sink.start()
+    try:
+        assert services.run_digests().due == 0  # nothing is built twice
+        delivered = deliver_all(now=utcnow() + _td(minutes=5))
+        assert delivered.sent == 5
+        sink.wait_for(world["tom"].email)
+        time.sleep(0.2)
+        assert sorted(m["To"] for m in sink.messages) == sorted(
+            u.email
+            for k, u in world.items()
+            if k in ("coordinator", "anna", "bernd", "tina", "tom")
+        )
+    finally:
+        sink.stop()

@@ -160,3 +160,20 @@ def test_two_scheduler_processes_send_each_digest_once_and_a_standby_takes_over(
         emails
     ) + len(later)
     assert db.session.get(SchedulerLock, "scheduler") is None  # the standby gave it up on SIGTERM
+
+
+def test_scheduler_once_from_the_command_line_runs_only_the_chosen_jobs(app, smtp_server):
+    emails = make_due_users(2)
+    env = process_env(app, smtp_server)
+    result = subprocess.run(
+        flask_command("scheduler", "--once", "--job", "digests"),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "digests: Zusammenfassungen: 2 fällig, 2 gesendet" in result.stdout
+    assert "outbox:" not in result.stdout and "refresh_suggestions" not in result.stdout
+    smtp_server.wait_for(emails[1])
