@@ -8,8 +8,8 @@ The expensive parts run on integer arrays: betweenness as Brandes' algorithm lev
 numpy (sampled above 2,000 organisations), Louvain as a port of networkx's implementation on
 integer ids that skips nodes whose decision cannot have changed (and returns exactly what
 ``nx.community.louvain_communities`` returns for the same seed), components with
-``scipy.sparse.csgraph``. That keeps a network of 100,000 organisations and 400,000
-collaborations within a minute on two cores.
+``scipy.sparse.csgraph``. ``benchmarks/graph.py`` measures them on 100,000 organisations and
+400,000 collaborations.
 """
 
 from __future__ import annotations
@@ -430,11 +430,10 @@ def communities(
     Notes
     -----
     The partition is the one of ``networkx.community.louvain_communities(G, weight=weight,
-    resolution=resolution, threshold=threshold, seed=seed)`` [1]_: for integer weights the
-    algorithm runs as an exact port on integer ids that revisits a node only when a community
-    next to it changed (a node whose neighbourhood is unchanged would make the same decision
-    again), which is several times faster on large graphs; for other weights networkx itself
-    runs.
+    resolution=resolution, threshold=threshold, seed=seed)`` [1]_: for non-negative integer
+    weights the algorithm runs as an exact port on integer ids that revisits a node only when a
+    change around it can alter its decision, several times faster on large graphs; for other
+    weights networkx itself runs.
 
     References
     ----------
@@ -517,9 +516,13 @@ def _louvain_labels(
     if len(e.src) == 0:
         return np.arange(n)
     weights = [1] * len(e.src) if e.weights is None else e.weights
+    # The port needs exact arithmetic (integers) and non-negative degrees (see _Louvain).
     integral = all(
-        (isinstance(w, int) and not isinstance(w, bool))
-        or (isinstance(w, float) and w.is_integer())
+        (
+            (isinstance(w, int) and not isinstance(w, bool))
+            or (isinstance(w, float) and w.is_integer())
+        )
+        and w >= 0
         for w in weights
     )
     if not integral:
@@ -536,7 +539,7 @@ def _louvain_labels(
 
 class _Louvain:
     """Exact port of networkx's Louvain (``louvain_partitions``/``_one_level``/``_gen_graph``)
-    for integer weights on integer node ids.
+    for non-negative integer weights on integer node ids.
 
     networkx's result depends on the order of its dicts: the node order, the order of each
     node's neighbours (as built by ``add_weighted_edges_from(G.edges())`` and by ``_gen_graph``)

@@ -174,9 +174,12 @@ class TestCommunities:
             )
             assert result.sizes == sorted(result.sizes, reverse=True)
 
-    def test_non_integer_weights_use_networkx(self):
+    @pytest.mark.parametrize("odd", [0.1, -1], ids=["fraction", "negative"])
+    def test_other_weights_use_networkx(self, odd):
         G = nx.Graph()
-        G.add_weighted_edges_from([(0, 1, 0.5), (1, 2, 2.5), (2, 0, 1.5), (2, 3, 0.1), (3, 4, 3.3)])
+        G.add_weighted_edges_from(
+            [(0, 1, 1), (1, 2, 3), (2, 0, 2), (2, 3, odd), (3, 4, 4), (4, 5, 1)]
+        )
         expected = nx.community.louvain_communities(G, seed=42)
         groups = {}
         for node, label in communities(G).membership.items():
