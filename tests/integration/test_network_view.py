@@ -458,3 +458,11 @@ def test_adapter_loads_plain_inputs(app, network):
     organisations, collaborations, _ = load_network(statuses=("active", "proposed", "ended"))
     assert len(collaborations) == 6
     assert all(c.source < c.target for c in collaborations)
+
+
+def test_aggregation_examples_hold():
+    import doctest
+
+    from network.network_view import aggregate
+
+    assert doctest.testmod(aggregate).failed == 0
