@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import binascii
 import email.header
+import email.utils
 import functools
 import hashlib
 import logging
@@ -498,6 +499,18 @@ class _RefusedAfterCommit(Exception):
         self.delivered_unknown = delivered_unknown
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed_address(address: str) -> str:
+    return email.utils.parseaddr(address)[1]
+
+
+def _envelope_address(address: str) -> str:
+    """The bare address for the SMTP envelope."""
+    if "<" not in address and " " not in address:
+        return address
+    return _parsed_address(address)
+
+
 def _transmit(smtp: smtplib.SMTP, wire: _Wire, mark_sent: Callable[[], bool]) -> None:
     """One SMTP transaction; ``mark_sent()`` commits the row before the end-of-data marker."""
     envelope_from, recipients, data = wire.sender, wire.recipients, wire.data
@@ -506,13 +519,17 @@ def _transmit(smtp: smtplib.SMTP, wire: _Wire, mark_sent: Callable[[], bool]) ->
         options.append(f"size={len(data)}")
     if wire.eight_bit:
         options.append("BODY=8BITMIME")
-    code, reply = smtp.mail(envelope_from, options)
+    # MAIL and RCPT written directly with pre-parsed addresses (smtplib re-parses both each time).
+    option_text = (" " + " ".join(options)) if options and smtp.does_esmtp else ""
+    smtp.putcmd("mail", f"FROM:<{_envelope_address(envelope_from)}>{option_text}")
+    code, reply = smtp.getreply()
     if code != 250:
         smtp.rset()
         raise smtplib.SMTPSenderRefused(code, reply, envelope_from)
     refused = {}
     for recipient in recipients:
-        code, reply = smtp.rcpt(recipient)
+        smtp.putcmd("rcpt", f"TO:<{_envelope_address(recipient)}>")
+        code, reply = smtp.getreply()
         if code not in (250, 251):
             refused[recipient] = (code, reply)
     if len(refused) == len(recipients):
@@ -716,7 +733,8 @@ _MARK_SENT = (
 
 
 def _mark_sent(message_id: int, holder: str) -> bool:
-    result = db.session.execute(
+    # On the session's connection, not through the ORM: this runs once per message sent.
+    result = db.session.connection().execute(
         _MARK_SENT, {"message_id": message_id, "holder": holder, "sent_at": utcnow()}
     )
     db.session.commit()
