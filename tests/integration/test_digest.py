@@ -718,3 +718,17 @@ def test_digests_wait_in_the_outbox_while_the_mail_server_is_down(world, app, mo
         )
     finally:
         sink.stop()
+
+
+def test_demo_announcements_load_once(app):
+    from types import SimpleNamespace
+
+    from network.digest import demo
+
+    summary = SimpleNamespace(extra={})
+    demo.load(summary, 42, lambda *args: None)
+    demo.load(summary, 42, lambda *args: None)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Announcement)) == len(
+        demo.ANNOUNCEMENTS
+    )
+    assert summary.extra["announcements"] == len(demo.ANNOUNCEMENTS)
