@@ -16,7 +16,7 @@ Lines (one JSON each):
   solve seconds / ours (``cpu_ratio`` the same on process CPU time, steadier on a busy
   machine). Its players are built with the game's ``check_inputs`` skipped: the
   instance is clean by construction (mutual lists, no repeats, capacities >= 1), so the checks
-  could only warn about nothing, and they are quadratic (about an hour at 50,000 trainees).
+  could only warn about nothing, and they are quadratic (over an hour at 50,000 trainees).
   ``solve()`` itself is untouched;
 - ``solver="matching.create_from_dictionaries+solve"``: the library's whole public call,
   checks included (``build_seconds`` of it building and checking its players), up to
@@ -44,8 +44,9 @@ from network.matching.stable import deferred_acceptance, match_statistics
 __all__ = ["DEFAULT_SIZES", "make_instance", "run"]
 
 DEFAULT_SIZES = (5000, 50000)
-#: The library's whole call checks its inputs in O(n * m) Python steps: about 4 minutes at
-#: 20,000 trainees and about an hour at 50,000, so above this size only its solve() is timed.
+#: The library's whole call checks its inputs in O(n * m) Python steps: 109 s at 20,000
+#: trainees, and at 50,000 still inside the first of its two quadratic checks after 58 CPU
+#: minutes, so above this size only its solve() is timed. Default sizes take about 2 minutes.
 WHOLE_CALL_MAX_SIZE = int(os.environ.get("ROUNDS_WHOLE_CALL_MAX_SIZE", "20000"))
 REPEATS = 3  # our solver runs this often, each in its own child; the fastest run is reported
 
