@@ -10,11 +10,12 @@ message through the crash-safe outbox to an aiosmtpd server in its own process (
 what arrived, so ``received`` proves nothing was lost or sent twice).
 
 The database is a SQLite file in WAL mode with ``synchronous=NORMAL`` (durable against a crash of
-the sender; the outbox commits once per batch of messages), or ``BENCH_DATABASE_URL``
+the sender), or ``BENCH_DATABASE_URL``
 (e.g. PostgreSQL). The measurement runs in a forked child (:func:`measure_in_child`): ``peak_mb``
 is the run's own peak, not the seeding's.
 
-Line fields: ``seconds`` (the run), ``build_seconds`` / ``deliver_seconds`` (its two phases),
+Line fields: ``seconds`` (the run), ``build_seconds`` / ``deliver_seconds`` (the time spent
+building and delivering; the run alternates chunk by chunk),
 ``messages_per_s``, ``peak_mb``, ``sent`` / ``empty`` / ``retrying`` / ``failed`` from the run's
 report and ``received`` / ``duplicates`` from the SMTP server.
 """
@@ -327,13 +328,17 @@ def run(size: int) -> Iterable[dict]:
             def digest_run() -> dict:
                 from network.digest.services import run_digests
 
-                phases: dict[str, float] = {}
+                # Building and delivering alternate chunk by chunk: each progress call ends a
+                # stretch of one or the other.
+                phases: dict[str, float] = {"Zusammenstellen": 0.0, "Versenden": 0.0}
                 start = time.perf_counter()
                 cpu_start = time.process_time()
+                last = [start]
 
                 def progress(step: str, done: int, total: int) -> None:
-                    if done >= total:
-                        phases.setdefault(step, time.perf_counter() - start)
+                    moment = time.perf_counter()
+                    phases[step] = phases.get(step, 0.0) + moment - last[0]
+                    last[0] = moment
 
                 with app.app_context():
                     report = run_digests(progress=progress)
@@ -349,13 +354,12 @@ def run(size: int) -> Iterable[dict]:
         finally:
             received = _stop_sink(sink)
     report, phases = measurement.result["report"], measurement.result["phases"]
-    build = phases.get("Zusammenstellen", 0.0)
     yield {
         "bench": "digests",
         "size": size,
         "seconds": round(measurement.seconds, 2),
-        "build_seconds": round(build, 2),
-        "deliver_seconds": round(phases.get("Versenden", measurement.seconds) - build, 2),
+        "build_seconds": round(phases["Zusammenstellen"], 2),
+        "deliver_seconds": round(phases["Versenden"], 2),
         "messages_per_s": round(report["sent"] / measurement.seconds, 1)
         if measurement.seconds
         else 0.0,

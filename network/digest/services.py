@@ -50,7 +50,7 @@ from network.digest.content import (
 from network.digest.periods import FREQUENCIES, next_scheduled_moment, period_key, scheduled_moment
 from network.digest.presenter import MailRenderer, PresentedSection
 from network.extensions import db
-from network.mail.outbox import BackgroundDelivery, mail_context, queue_many
+from network.mail.outbox import DeliveryReport, deliver_all, mail_context, queue_many
 from network.models import (
     Announcement,
     Application,
@@ -975,8 +975,10 @@ def _build_all(
     dry_run: bool,
     progress: Progress | None,
     chunk_size: int,
+    after_chunk: Callable[[], None] | None = None,
 ) -> list[int]:
-    """Build, render and (unless ``dry_run``) queue the digests of ``ids``, chunk by chunk."""
+    """Build, render and (unless ``dry_run``) queue the digests of ``ids``, chunk by chunk;
+    ``after_chunk()`` runs after each committed chunk (the run delivers it there)."""
     outbox_ids: list[int] = []
     if not ids:
         return outbox_ids
@@ -1003,6 +1005,8 @@ def _build_all(
         done += len(chunk_ids)
         if progress:
             progress("Zusammenstellen", done, len(ids))
+        if after_chunk is not None:
+            after_chunk()
     return outbox_ids
 
 
@@ -1043,32 +1047,44 @@ def run_digests(
             ids = due_user_ids(now)
         report.due = len(ids)
         db.session.rollback()
+        delivery = DeliveryReport()
+        server_down = False
+
+        def deliver_chunk() -> None:
+            # Each chunk goes out right after it is committed: mail starts early, the outbox
+            # stays short, and the mail server works while the next chunk is built.
+            nonlocal server_down
+            if server_down:
+                return
+            batch = deliver_all()
+            delivery.merge(batch)
+            server_down = bool(batch.claimed and not batch.sent)
+            if progress:
+                total = max(report.queued, 1)
+                progress(
+                    "Versenden",
+                    min(delivery.sent + delivery.retried + delivery.failed, total),
+                    total,
+                )
+
         sending = deliver and not dry_run
-        # Senders deliver each chunk as soon as it is committed, while the next one is built.
-        delivery = BackgroundDelivery().start(producing=True) if sending else None
-        try:
-            outbox_ids = _build_all(
-                ids,
-                now,
-                keys,
-                links,
-                report,
-                dry_run=dry_run,
-                progress=progress,
-                chunk_size=chunk_size,
-            )
-        finally:
-            if delivery is not None:
-                delivery.done_producing()
-        if delivery is not None:
-            total = max(report.queued, 1)
-
-            def delivered(count: int) -> None:
-                if progress:
-                    progress("Versenden", min(count, total), total)
-
-            report.mail_delivered = delivery.wait(delivered).sent
+        outbox_ids = _build_all(
+            ids,
+            now,
+            keys,
+            links,
+            report,
+            dry_run=dry_run,
+            progress=progress,
+            chunk_size=chunk_size,
+            after_chunk=deliver_chunk if sending else None,
+        )
+        if sending:
+            server_down = False
+            deliver_chunk()  # what is still due, e.g. after an outage during the run
+            report.mail_delivered = delivery.sent
             _count_outcomes(outbox_ids, report)
+        db.session.rollback()
     report.seconds = time.perf_counter() - started
     log.info("%s", report)
     return report

@@ -15,6 +15,10 @@ the server discards the message, so:
   server) and a ``pending`` row, which is sent again once its lease expires — exactly once;
 - a sender killed after the commit has either written the marker (the server delivers) or not
   (a few microseconds of writing three bytes; the only window in which a message can be lost);
+  a sender drives several connections in lockstep from one thread and commits a group's
+  messages together, then writes their markers back to back. (Senders are deliberately not
+  threads of one process: a thread waiting for the interpreter lock between the commit and
+  the marker would stretch this window to milliseconds.)
 - a sender whose lease expired while it was slow loses the compare-and-set to the sender that
   took over and abandons its transaction instead of finishing it;
 - if the server refuses the finished message, the row goes back to ``pending`` (or ``failed``).
@@ -36,10 +40,9 @@ import re
 import smtplib
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formatdate
@@ -67,7 +70,6 @@ __all__ = [
     "mail_context",
     "deliver_due",
     "deliver_all",
-    "BackgroundDelivery",
     "init_app",
     "backoff",
 ]
@@ -486,19 +488,6 @@ def _open_smtp() -> smtplib.SMTP | None:
     return connection
 
 
-class _ClaimLost(Exception):
-    """Another sender took the message over; our unfinished SMTP transaction was abandoned."""
-
-
-class _RefusedAfterCommit(Exception):
-    """The server refused the complete message after we had recorded it as sent."""
-
-    def __init__(self, error: Exception, *, delivered_unknown: bool = False) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.delivered_unknown = delivered_unknown
-
-
 @functools.lru_cache(maxsize=64)
 def _parsed_address(address: str) -> str:
     return email.utils.parseaddr(address)[1]
@@ -511,60 +500,10 @@ def _envelope_address(address: str) -> str:
     return _parsed_address(address)
 
 
-def _transmit(smtp: smtplib.SMTP, wire: _Wire, mark_sent: Callable[[], bool]) -> None:
-    """One SMTP transaction; ``mark_sent()`` commits the row before the end-of-data marker."""
-    envelope_from, recipients, data = wire.sender, wire.recipients, wire.data
-    options: list[str] = []
-    if smtp.does_esmtp and smtp.has_extn("size"):
-        options.append(f"size={len(data)}")
-    if wire.eight_bit:
-        options.append("BODY=8BITMIME")
-    # MAIL and RCPT written directly with pre-parsed addresses (smtplib re-parses both each time).
-    option_text = (" " + " ".join(options)) if options and smtp.does_esmtp else ""
-    smtp.putcmd("mail", f"FROM:<{_envelope_address(envelope_from)}>{option_text}")
-    code, reply = smtp.getreply()
-    if code != 250:
-        smtp.rset()
-        raise smtplib.SMTPSenderRefused(code, reply, envelope_from)
-    refused = {}
-    for recipient in recipients:
-        smtp.putcmd("rcpt", f"TO:<{_envelope_address(recipient)}>")
-        code, reply = smtp.getreply()
-        if code not in (250, 251):
-            refused[recipient] = (code, reply)
-    if len(refused) == len(recipients):
-        smtp.rset()
-        raise smtplib.SMTPRecipientsRefused(refused)
-    smtp.putcmd("data")
-    code, reply = smtp.getreply()
-    if code != 354:
-        smtp.rset()
-        raise smtplib.SMTPDataError(code, reply)
-    payload = _LEADING_DOT.sub(b"..", data)
-    if not payload.endswith(CRLF):
-        payload += CRLF
-    try:
-        smtp.send(payload)
-        if not mark_sent():
-            raise _ClaimLost()
-    except BaseException:
-        smtp.close()  # the server drops a transaction that never saw its final "."
-        raise
-    try:
-        smtp.send(b"." + CRLF)
-    except smtplib.SMTPServerDisconnected as err:
-        raise _RefusedAfterCommit(err) from err
-    try:
-        code, reply = smtp.getreply()
-    except smtplib.SMTPServerDisconnected as err:
-        raise _RefusedAfterCommit(err, delivered_unknown=True) from err
-    if code != 250:
-        raise _RefusedAfterCommit(smtplib.SMTPDataError(code, reply))
-
-
 def _is_permanent(err: Exception) -> bool:
+    """A 5xx answer will not change on retry; 4xx (greylisting, a full queue) may."""
     if isinstance(err, smtplib.SMTPRecipientsRefused):
-        return True
+        return all(500 <= code < 600 for code, _reply in err.recipients.values())
     return isinstance(err, smtplib.SMTPResponseException) and 500 <= err.smtp_code < 600
 
 
@@ -603,14 +542,248 @@ def _schedule_retry(
     return status
 
 
+class _Connections:
+    """Up to ``count`` SMTP connections, reopened when one breaks."""
+
+    def __init__(self, count: int) -> None:
+        self.slots: list[smtplib.SMTP | None] = [None] * max(1, count)
+        self.last_error: Exception | None = None
+
+    def live(self) -> list[int]:
+        """Indices of open connections, opening missing ones; empty when the server is down."""
+        for index, connection in enumerate(self.slots):
+            if connection is None or _connection_closed(connection):
+                try:
+                    self.slots[index] = _open_smtp()
+                except (OSError, smtplib.SMTPException) as err:
+                    self.slots[index] = None
+                    self.last_error = err
+                    break  # one refusal is enough: do not knock on a closed door again and again
+        return [index for index, connection in enumerate(self.slots) if connection is not None]
+
+    def drop(self, index: int) -> None:
+        connection = self.slots[index]
+        self.slots[index] = None
+        if connection is not None:
+            connection.close()  # an unfinished DATA is discarded by the server
+
+    def close(self) -> None:
+        for index, connection in enumerate(self.slots):
+            if connection is None:
+                continue
+            try:
+                connection.quit()
+            except (OSError, smtplib.SMTPException):
+                connection.close()
+            self.slots[index] = None
+
+
+@dataclass
+class _Transaction:
+    row: Any
+    wire: _Wire
+    slot: int
+    done: bool = False
+
+
+def _mark_sent_many(message_ids: list[int], holder: str) -> set[int]:
+    """Compare-and-set each row to ``sent`` and commit them together; the ids we still owned."""
+    connection = db.session.connection()  # Core, not the ORM: this is the hottest statement
+    sent_at = utcnow()
+    owned = {
+        message_id
+        for message_id in message_ids
+        if connection.execute(
+            _MARK_SENT, {"message_id": message_id, "holder": holder, "sent_at": sent_at}
+        ).rowcount
+        == 1
+    }
+    db.session.commit()
+    return owned
+
+
+class _Group:
+    """One message on each of several connections, driven in lockstep by one thread.
+
+    Each SMTP step goes out on all connections before the answers are read, so the server
+    works on several messages while this process prepares the next step. The group's rows are
+    committed as ``sent`` in one transaction right before the end-of-data markers are written
+    back to back: no other thread can run in between, and a crash there loses at most the
+    group's markers (a few microseconds of writing).
+    """
+
+    def __init__(
+        self,
+        connections: _Connections,
+        holder: str,
+        now: datetime,
+        report: DeliveryReport,
+        app: Flask,
+    ) -> None:
+        self.connections = connections
+        self.holder = holder
+        self.now = now
+        self.report = report
+        self.app = app
+
+    def smtp(self, transaction: _Transaction) -> smtplib.SMTP:
+        connection = self.connections.slots[transaction.slot]
+        assert connection is not None
+        return connection
+
+    def fail(self, transaction: _Transaction, err: Exception, from_status: str = "pending") -> None:
+        _count(
+            self.report,
+            _schedule_retry(transaction.row.id, err, self.holder, self.now, from_status),
+            err,
+        )
+        transaction.done = True
+        connection = self.connections.slots[transaction.slot]
+        if connection is None:
+            return
+        if _connection_lost(err) or _connection_closed(connection):
+            self.connections.drop(transaction.slot)
+            return
+        try:
+            connection.rset()
+        except (OSError, smtplib.SMTPException):
+            self.connections.drop(transaction.slot)
+
+    def step(
+        self,
+        send: Callable[[_Transaction], None],
+        expected: tuple[int, ...],
+        refusal: Callable[[_Transaction, int, bytes], Exception],
+    ) -> None:
+        active = [t for t in self.transactions if not t.done]
+        for transaction in active:
+            try:
+                send(transaction)
+            except (OSError, smtplib.SMTPException) as err:
+                self.fail(transaction, err)
+        for transaction in active:
+            if transaction.done:
+                continue
+            try:
+                code, reply = self.smtp(transaction).getreply()
+            except (OSError, smtplib.SMTPException) as err:
+                self.fail(transaction, err)
+                continue
+            if code not in expected:
+                self.fail(transaction, refusal(transaction, code, reply))
+
+    def send(self, rows: list[Any], slots: list[int]) -> None:
+        self.transactions = []
+        for row, slot in zip(rows, slots, strict=False):
+            connection = self.connections.slots[slot]
+            eight_bit = bool(connection.does_esmtp and connection.has_extn("8bitmime"))  # type: ignore[union-attr]
+            try:
+                wire = _wire(row, eight_bit=eight_bit)
+            except _BadHeader as err:  # never deliverable
+                refused = smtplib.SMTPDataError(554, str(err).encode())
+                _count(
+                    self.report,
+                    _schedule_retry(row.id, refused, self.holder, self.now, "pending"),
+                    refused,
+                )
+                continue
+            self.transactions.append(_Transaction(row, wire, slot))
+
+        def mail(t: _Transaction) -> None:
+            smtp = self.smtp(t)
+            options = (
+                [f"size={len(t.wire.data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+            )
+            if t.wire.eight_bit:
+                options.append("BODY=8BITMIME")
+            option_text = (" " + " ".join(options)) if options else ""
+            smtp.putcmd("mail", f"FROM:<{_envelope_address(t.wire.sender)}>{option_text}")
+
+        self.step(
+            mail,
+            (250,),
+            lambda t, code, reply: smtplib.SMTPSenderRefused(code, reply, t.wire.sender),
+        )
+        self.step(
+            lambda t: self.smtp(t).putcmd(
+                "rcpt", f"TO:<{_envelope_address(t.wire.recipients[0])}>"
+            ),
+            (250, 251),
+            lambda t, code, reply: smtplib.SMTPRecipientsRefused(
+                {t.wire.recipients[0]: (code, reply)}
+            ),
+        )
+        self.step(
+            lambda t: self.smtp(t).putcmd("data"),
+            (354,),
+            lambda t, code, reply: smtplib.SMTPDataError(code, reply),
+        )
+        for transaction in [t for t in self.transactions if not t.done]:
+            payload = _LEADING_DOT.sub(b"..", transaction.wire.data)
+            if not payload.endswith(CRLF):
+                payload += CRLF
+            try:
+                self.smtp(transaction).send(payload)
+            except (OSError, smtplib.SMTPException) as err:
+                self.fail(transaction, err)
+        ready = [t for t in self.transactions if not t.done]
+        if not ready:
+            return
+        try:
+            owned = _mark_sent_many([t.row.id for t in ready], self.holder)
+        except BaseException:
+            for transaction in ready:  # nothing recorded: the server must not finish them either
+                self.connections.drop(transaction.slot)
+            raise
+        for transaction in ready:
+            if transaction.row.id not in owned:
+                log.warning(
+                    "mail %s was taken over by another sender; not sent by %s",
+                    transaction.row.id,
+                    self.holder,
+                )
+                self.connections.drop(transaction.slot)
+                transaction.done = True
+        ready = [t for t in ready if not t.done]
+        # From here each message counts as sent: the markers go out back to back.
+        for transaction in ready:
+            try:
+                self.smtp(transaction).send(b"." + CRLF)
+            except (OSError, smtplib.SMTPException) as err:
+                self.fail(transaction, err, from_status="sent")  # the server never got the end
+        for transaction in ready:
+            if transaction.done:
+                continue
+            try:
+                code, reply = self.smtp(transaction).getreply()
+            except (OSError, smtplib.SMTPException) as err:
+                # The server has the whole message but its answer was lost: count it as sent
+                # (sending again would most likely duplicate it) and say so.
+                _note(transaction.row.id, f"Zustellung unbestätigt: {err}")
+                self.connections.drop(transaction.slot)
+                self.report.sent += 1
+                continue
+            if code != 250:
+                self.fail(transaction, smtplib.SMTPDataError(code, reply), from_status="sent")
+                continue
+            self.report.sent += 1
+            _dispatched(self.app, transaction.row)
+
+
 def deliver_due(
-    limit: int = 200, *, now: datetime | None = None, holder: str | None = None
+    limit: int = 200,
+    *,
+    now: datetime | None = None,
+    holder: str | None = None,
+    connections: int | None = None,
 ) -> DeliveryReport:
     """Send up to ``limit`` due messages, each recorded as sent exactly when it goes out.
 
-    Safe to run in several processes at once (claims and compare-and-set, see the module
-    docstring). Failures are retried later with :func:`backoff`; after ``OUTBOX_MAX_ATTEMPTS``
-    or a permanent refusal (5xx) the message is ``failed`` and waits for a coordinator.
+    Uses up to ``connections`` (``OUTBOX_CONNECTIONS``, default 4) SMTP connections in
+    lockstep. Safe to run in several processes at once (claims and compare-and-set, see the
+    module docstring). Failures are retried later with :func:`backoff`; after
+    ``OUTBOX_MAX_ATTEMPTS`` or a permanent refusal (5xx) the message is ``failed`` and waits for
+    a coordinator.
     """
     now = now or utcnow()
     holder = (holder or _new_holder())[:80]
@@ -620,71 +793,39 @@ def deliver_due(
     report.claimed = len(rows)
     if not rows:
         return report
-    remaining = [row.id for row in rows]
-    try:
-        smtp = _open_smtp()
-    except (OSError, smtplib.SMTPException) as err:
-        # The server is down: every claimed message counts an attempt and waits for its retry.
-        for row in rows:
-            _count(report, _schedule_retry(row.id, err, holder, now, "pending"), err)
-        return report
-    eight_bit = smtp is not None and smtp.does_esmtp and bool(smtp.has_extn("8bitmime"))
-    renew_at = utcnow() + lease / 2
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    try:
+    remaining = [row.id for row in rows]
+    if app.extensions["mail"].suppress:  # MAIL_SUPPRESS_SEND: record as sent without a server
         for row in rows:
+            _mark_sent_many([row.id], holder)
+            remaining.remove(row.id)
+            _dispatched(app, row)
+            report.sent += 1
+        return report
+    pool = _Connections(min(len(rows), connections or _setting("OUTBOX_CONNECTIONS", 4)))
+    group = _Group(pool, holder, now, report, app)
+    renew_at = utcnow() + lease / 2
+    try:
+        position = 0
+        while position < len(rows):
             if utcnow() >= renew_at:
                 _renew(remaining, holder, utcnow() + lease)
                 renew_at = utcnow() + lease / 2
-            remaining.remove(row.id)
-            try:
-                wire = _wire(row, eight_bit=eight_bit)
-            except _BadHeader as err:
-                refused = smtplib.SMTPDataError(554, str(err).encode())  # never deliverable
-                _count(report, _schedule_retry(row.id, refused, holder, now, "pending"), refused)
-                continue
-            if smtp is None:  # MAIL_SUPPRESS_SEND: record as sent without a server
-                _mark_sent(row.id, holder)
-                _dispatched(app, row)
-                report.sent += 1
-                continue
-            try:
-                _transmit(smtp, wire, lambda message_id=row.id: _mark_sent(message_id, holder))
-            except _ClaimLost:
-                log.warning(
-                    "mail %s was taken over by another sender; not sent by %s", row.id, holder
-                )
-                break  # the connection is closed; the rest is released below
-            except _RefusedAfterCommit as refusal:
-                if refusal.delivered_unknown:
-                    # The server has the whole message but its answer was lost: count it as sent
-                    # (sending again would most likely duplicate it) and say so.
-                    _note(row.id, f"Zustellung unbestätigt: {refusal.error}")
-                    report.sent += 1
-                    break
-                _count(
-                    report,
-                    _schedule_retry(row.id, refusal.error, holder, now, "sent"),
-                    refusal.error,
-                )
-                if isinstance(refusal.error, smtplib.SMTPServerDisconnected) or _connection_closed(
-                    smtp
-                ):
-                    break
-                continue
-            except (OSError, smtplib.SMTPException) as err:
-                _count(report, _schedule_retry(row.id, err, holder, now, "pending"), err)
-                if _connection_lost(err) or _connection_closed(smtp):
-                    break
-                continue
-            _dispatched(app, row)
-            report.sent += 1
+            slots = pool.live()
+            if not slots:
+                # The server is down: every claimed message counts an attempt and waits.
+                err = pool.last_error or ConnectionError("no SMTP connection")
+                for row in rows[position:]:
+                    remaining.remove(row.id)
+                    _count(report, _schedule_retry(row.id, err, holder, now, "pending"), err)
+                break
+            batch = rows[position : position + len(slots)]
+            position += len(batch)
+            for row in batch:
+                remaining.remove(row.id)
+            group.send(batch, slots)
     finally:
-        if smtp is not None:
-            try:
-                smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                smtp.close()
+        pool.close()
         _release(remaining, holder)
     return report
 
@@ -732,15 +873,6 @@ _MARK_SENT = (
 )
 
 
-def _mark_sent(message_id: int, holder: str) -> bool:
-    # On the session's connection, not through the ORM: this runs once per message sent.
-    result = db.session.connection().execute(
-        _MARK_SENT, {"message_id": message_id, "holder": holder, "sent_at": utcnow()}
-    )
-    db.session.commit()
-    return result.rowcount == 1
-
-
 def _note(message_id: int, text: str) -> None:
     db.session.execute(
         sa.update(OutboxMessage)
@@ -751,109 +883,23 @@ def _note(message_id: int, text: str) -> None:
     db.session.commit()
 
 
-class BackgroundDelivery:
-    """Senders in threads (own app context and session each) that work off the outbox.
-
-    Several SMTP connections at once keep the mail server and this process busy at the same
-    time, and a producer (a digest run) can let them deliver while it still writes: they keep
-    polling until :meth:`done_producing`. Each sender claims its own batches, so none sends
-    what another one does.
-    """
-
-    POLL_SECONDS = 0.05
-
-    def __init__(
-        self, *, workers: int | None = None, batch_size: int = 50, now: datetime | None = None
-    ) -> None:
-        self.app = current_app._get_current_object()  # type: ignore[attr-defined]
-        self.workers = max(1, workers or _setting("OUTBOX_WORKERS", 4))
-        if _in_memory_database():
-            self.workers = 1  # threads would each open their own, empty in-memory database
-        self.batch_size = batch_size
-        self.now = now
-        self.report = DeliveryReport()
-        self._lock = threading.Lock()
-        self._producing = threading.Event()
-        self._stop = threading.Event()
-        self._errors: list[BaseException] = []
-        self._threads: list[threading.Thread] = []
-
-    @property
-    def done(self) -> int:
-        return self.report.sent + self.report.retried + self.report.failed
-
-    def start(self, producing: bool = False) -> BackgroundDelivery:
-        if producing:
-            self._producing.set()
-        if _in_memory_database():
-            return self  # delivered in the waiting thread, after the producer (see wait())
-        for number in range(self.workers):
-            thread = threading.Thread(
-                target=self._work, name=f"outbox-sender-{number}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
-        return self
-
-    def done_producing(self) -> None:
-        self._producing.clear()
-
-    def wait(self, progress: Callable[[int], None] | None = None) -> DeliveryReport:
-        """Wait for the senders to finish; ``progress(done)`` is called from this thread."""
-        if not self._threads:
-            self._work(own_context=False)
-        for thread in self._threads:
-            while thread.is_alive():
-                thread.join(0.2)
-                if progress is not None:
-                    progress(self.done)
-        if progress is not None:
-            progress(self.done)
-        if self._errors:
-            raise self._errors[0]
-        return self.report
-
-    def _work(self, own_context: bool = True) -> None:
-        with self.app.app_context() if own_context else nullcontext():
-            try:
-                while not self._stop.is_set():
-                    report = deliver_due(self.batch_size, now=self.now)
-                    with self._lock:
-                        self.report.merge(report)
-                    if report.claimed and not report.sent:
-                        break  # the server refuses or is down: the rest waits for its retry
-                    if report.claimed == 0:
-                        if not self._producing.is_set():
-                            break
-                        time.sleep(self.POLL_SECONDS)
-            except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
-                self._errors.append(err)
-                self._stop.set()
-            finally:
-                if own_context:
-                    db.session.remove()
-
-
-def _in_memory_database() -> bool:
-    url = db.engine.url
-    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
-
-
 def deliver_all(
     *,
     now: datetime | None = None,
-    batch_size: int = 50,
+    batch_size: int = 100,
     progress: Callable[[int], None] | None = None,
-    workers: int | None = None,
+    connections: int | None = None,
 ) -> DeliveryReport:
-    """Deliver until nothing is due, with ``OUTBOX_WORKERS`` SMTP connections at once.
-
-    A sender stops early when a whole batch could not be sent (server down or refusing); the
-    messages wait for their retry.
-    """
-    return (
-        BackgroundDelivery(workers=workers, batch_size=batch_size, now=now).start().wait(progress)
-    )
+    """Deliver batches until nothing is due; stops early when a whole batch could not be sent
+    (server down or refusing): those messages wait for their retry."""
+    total = DeliveryReport()
+    while True:
+        report = deliver_due(batch_size, now=now, connections=connections)
+        total.merge(report)
+        if progress is not None:
+            progress(total.sent + total.retried + total.failed)
+        if report.claimed == 0 or report.sent == 0:
+            return total
 
 
 # --------------------------------------------------------------------------- after requests

@@ -98,13 +98,13 @@ def wait_until(condition, timeout: float, interval: float = 0.05) -> bool:
 
 
 def test_killed_sender_restarted_sends_every_digest_exactly_once(app):
-    emails = make_due_users(60)
-    sink = ScriptedSink(delay=0.03)  # ~30 ms per message: the run takes a few seconds
+    emails = make_due_users(80)
+    sink = ScriptedSink(delay=0.1)  # slow answers (4 connections): the run takes seconds
     sink.start()
     try:
         env = process_env(app, sink)
         kills = 0
-        for kill_after in (8, 30):
+        for kill_after in (8, 40):
             process = subprocess.Popen(
                 flask_command("digest", "send"),
                 cwd=ROOT,
