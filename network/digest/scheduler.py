@@ -47,7 +47,7 @@ taking the lease, running its jobs once and freeing it::
     15 3 * * *   flask --app network scheduler --once --job refresh_suggestions
 
 ``DIGEST_HOUR`` (default 7, local time) is when
-daily, weekly and monthly digests become due; ``OUTBOX_WORKERS`` (default 4) is the number of
+daily, weekly and monthly digests become due; ``OUTBOX_CONNECTIONS`` (default 4) is the number of
 SMTP connections used at once.
 """
 
