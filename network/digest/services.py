@@ -1059,13 +1059,10 @@ def run_digests(
             batch = deliver_all()
             delivery.merge(batch)
             server_down = bool(batch.claimed and not batch.sent)
-            if progress:
-                total = max(report.queued, 1)
-                progress(
-                    "Versenden",
-                    min(delivery.sent + delivery.retried + delivery.failed, total),
-                    total,
-                )
+            if progress and ids:
+                # Measured against everyone due, so the bar ends only with the run.
+                done = delivery.sent + delivery.retried + delivery.failed + report.empty
+                progress("Versenden", min(done, len(ids) - 1), len(ids))
 
         sending = deliver and not dry_run
         outbox_ids = _build_all(
@@ -1082,11 +1079,12 @@ def run_digests(
         if sending:
             server_down = False
             deliver_chunk()  # what is still due, e.g. after an outage during the run
+            if progress and ids:
+                progress("Versenden", len(ids), len(ids))
             report.mail_delivered = delivery.sent
             _count_outcomes(outbox_ids, report)
         db.session.rollback()
     report.seconds = time.perf_counter() - started
-    log.info("%s", report)
     return report
 
 
