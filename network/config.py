@@ -92,6 +92,13 @@ class Config:
     # Send mail right after the request that queued it (a background thread); the scheduler's
     # outbox job delivers whatever is still pending either way.
     OUTBOX_SEND_IMMEDIATELY = _bool("OUTBOX_SEND_IMMEDIATELY", True)
+    # A sender's claim on a message; after a crash the message is retried once it expires.
+    OUTBOX_CLAIM_SECONDS = _int("OUTBOX_CLAIM_SECONDS", 60)
+    # SMTP connections one sender drives in step.
+    OUTBOX_CONNECTIONS = _int("OUTBOX_CONNECTIONS", 4)
+    DIGEST_UNSUBSCRIBE_MAX_AGE_SECONDS = _int("DIGEST_UNSUBSCRIBE_MAX_AGE_SECONDS", 90 * 24 * 3600)
+    # Listed as the mailto: alternative in List-Unsubscribe; empty leaves only the link.
+    MAIL_UNSUBSCRIBE_ADDRESS = os.environ.get("MAIL_UNSUBSCRIBE_ADDRESS", "")
 
     # Sessions and cookies.
     SESSION_COOKIE_HTTPONLY = True
