@@ -73,5 +73,5 @@ def test_provider_registers_organisation_and_finds_it_by_radius_on_the_map(
     expect(
         page.get_by_role("table").get_by_role("link", name="Hausarztpraxis Am Rathausplatz")
     ).to_be_visible()
-    page.locator("#directory-map .leaflet-overlay-pane path.leaflet-interactive").click(force=True)
+    page.locator("#directory-map .leaflet-overlay-pane path.leaflet-interactive").click()
     expect(page.locator(".leaflet-popup-content")).to_contain_text("Hausarztpraxis Am Rathausplatz")

@@ -292,7 +292,10 @@
       },
     }).addTo(map);
     const bounds = layer.getBounds();
-    if (bounds.isValid()) {
+    // The boundaries arrive asynchronously; once markers have framed the view
+    // (a radius search, one municipality), zooming out to the whole region
+    // would undo that and move markers under the user's pointer.
+    if (bounds.isValid() && !map._networkFramed) {
       map.fitBounds(bounds, { padding: [8, 8] });
     }
     map._networkBoundaries = layer;
@@ -411,6 +414,7 @@
 
     group.addTo(map);
     if (opts.fit && group.getLayers().length > 0) {
+      map._networkFramed = true;
       map.fitBounds(group.getBounds(), { padding: [16, 16], maxZoom: 13 });
     }
     if (Object.keys(labels).length > 0 && seenKinds.length > 0) {
