@@ -2,7 +2,9 @@
 
 ``size`` organisations are loaded with ``network.demo.load_demo`` (without the other areas' demo
 steps, and two collaborations per organisation on average) into a temporary SQLite file
-(with the FTS5 index the app creates after ``db.create_all()``), then a mix of realistic queries
+(with the FTS5 index the app creates after ``db.create_all()``) by a forked child, so that the
+measuring process is a freshly started application as in production (``GC_FREEZE_AFTER_STARTUP``
+on, as in :class:`network.config.Config`), then a mix of realistic queries
 is timed end to end (routing, parsing, SQL, haversine, loading the page's rows, rendering the
 HTML page or the JSON): free text, filters, radius searches, the target case of a filtered,
 radius-limited, paginated query, deep pages, the map view and the JSON API. Each query type runs
@@ -16,6 +18,7 @@ request (``cpu_p50_ms``, ``cpu_p95_ms``), which other processes on a shared mach
 from __future__ import annotations
 
 import random
+import resource
 import shutil
 import tempfile
 import time
@@ -24,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import percentiles
+from benchmarks.harness import measure_in_child, percentiles
 
 DEFAULT_SIZES = (10_000, 100_000)
 SEED = 20261125
@@ -88,8 +91,28 @@ def _make_app(folder: Path):  # type: ignore[no-untyped-def]
         INSTANCE_PATH=str(folder),
         UPLOAD_FOLDER=str(folder / "uploads"),
         LOG_LEVEL="WARNING",
+        GC_FREEZE_AFTER_STARTUP=True,
     )
     return create_app(settings)
+
+
+def _load(folder: Path, size: int) -> tuple[int, int]:
+    """Create the schema and load ``size`` organisations; returns (organisations, FTS rows)."""
+    import sqlalchemy as sa
+
+    from network.demo import load_demo
+    from network.extensions import db
+
+    app = _make_app(folder)
+    with app.app_context():
+        db.create_all()
+        with _organisations_only():
+            summary = load_demo(size, seed=SEED, mean_degree=2.0, with_accounts=False)
+        # No ANALYZE: the query plans must be good on a database as the app leaves it.
+        indexed = db.session.scalar(sa.text("SELECT count(*) FROM organisation_fts_docsize")) or 0
+        db.session.remove()
+        db.engine.dispose()
+    return summary.organisations, int(indexed)
 
 
 def _query_mix(rng: random.Random, municipalities: list[str]) -> dict[str, Any]:
@@ -136,10 +159,12 @@ def _time(client, url: str) -> tuple[float, float]:  # type: ignore[no-untyped-d
 def _row(size: int, name: str, samples: list[tuple[float, float]]) -> dict[str, Any]:
     cpu = percentiles([c for _w, c in samples])
     return {
-        "benchmark": "directory",
+        "bench": "directory",
         "size": size,
         "query": name,
         "n": len(samples),
+        "seconds": round(sum(w for w, _c in samples) / 1000.0, 3),
+        "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
         **percentiles([w for w, _c in samples]),
         "cpu_p50_ms": cpu["p50_ms"],
         "cpu_p95_ms": cpu["p95_ms"],
@@ -148,32 +173,24 @@ def _row(size: int, name: str, samples: list[tuple[float, float]]) -> dict[str, 
 
 def run(size: int) -> Iterable[dict[str, Any]]:
     """Load ``size`` organisations, then time the query mix; yields one row per query type."""
-    import sqlalchemy as sa
-
-    from network.demo import load_demo
     from network.extensions import db
     from network.reference import load_municipalities
 
     folder = Path(tempfile.mkdtemp(prefix="directory-benchmark-"))
     try:
-        app = _make_app(folder)
-        with app.app_context():
-            db.create_all()
-            start = time.perf_counter()
-            with _organisations_only():
-                summary = load_demo(size, seed=SEED, mean_degree=2.0, with_accounts=False)
-            load_seconds = time.perf_counter() - start
-            # No ANALYZE: the query plans must be good on a database as the app leaves it.
-            indexed = db.session.scalar(sa.text("SELECT count(*) FROM organisation_fts_docsize"))
+        loaded = measure_in_child(lambda: _load(folder, size))
+        organisations, indexed = loaded.result
         yield {
-            "benchmark": "directory",
+            "bench": "directory",
             "size": size,
             "step": "load",
-            "organisations": summary.organisations,
+            "organisations": organisations,
             "fts_rows": indexed,
-            "seconds": round(load_seconds, 1),
+            "seconds": round(loaded.seconds, 1),
+            "peak_mb": loaded.peak_mb,
         }
 
+        app = _make_app(folder)
         rng = random.Random(SEED)
         mix = _query_mix(rng, [m.ags for m in load_municipalities()])
         client = app.test_client()

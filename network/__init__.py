@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,9 @@ def create_app(config_overrides: dict[str, Any] | type | None = None) -> Flask:
     from network import web
 
     web.init_app(app)
+    if app.config.get("GC_FREEZE_AFTER_STARTUP"):
+        gc.collect()
+        gc.freeze()
     return app
 
 
