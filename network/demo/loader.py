@@ -194,6 +194,7 @@ def load_demo(
             "source": "imported",
             "confirmed_a": True,
             "confirmed_b": True,
+            "active_since": now,
             "note": "Synthetische Demo-Kooperation",
             "created_at": now,
             "updated_at": now,

@@ -347,7 +347,7 @@ class _FactLoader:
             sa.select(
                 Collaboration.id,
                 Collaboration.kind,
-                Collaboration.created_at,
+                Collaboration.active_since,
                 a.name.label("a_name"),
                 b.name.label("b_name"),
                 a.ags.label("a_ags"),
@@ -358,8 +358,8 @@ class _FactLoader:
             .join(a, a.id == Collaboration.org_a_id)
             .join(b, b.id == Collaboration.org_b_id)
             .where(
-                Collaboration.created_at > self.floor,
-                Collaboration.created_at <= self.until,
+                Collaboration.active_since > self.floor,
+                Collaboration.active_since <= self.until,
                 Collaboration.status == "active",
             )
         ).all()
@@ -370,7 +370,7 @@ class _FactLoader:
                 org_a_name=r.a_name,
                 org_b_name=r.b_name,
                 kind=r.kind,
-                created_at=r.created_at,
+                created_at=r.active_since,
                 cross_municipal=r.a_ags != r.b_ags,
                 org_a_visibility=r.a_visibility,
                 org_b_visibility=r.b_visibility,
@@ -661,8 +661,8 @@ def _figures_at(moment: datetime) -> NetworkFigures:
     )
     a, b = so.aliased(Organisation), so.aliased(Organisation)
     active = sa.and_(
-        Collaboration.created_at <= moment,
-        Collaboration.status != "proposed",
+        # Declined or withdrawn proposals end too, but were never active.
+        Collaboration.active_since <= moment,
         sa.or_(Collaboration.ended_on.is_(None), Collaboration.ended_on > moment.date()),
     )
     row = db.session.execute(

@@ -41,6 +41,8 @@ class Collaboration(db.Model):
     source: so.Mapped[str] = so.mapped_column(sa.String(20), default="declared")
     confirmed_a: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
     confirmed_b: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    #: When the second side confirmed (``None`` while proposed or if it never was confirmed).
+    active_since: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime, index=True)
     note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     created_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("user_account.id", ondelete="SET NULL")
@@ -53,6 +55,15 @@ class Collaboration(db.Model):
 
     def other(self, organisation_id: int) -> Organisation:  # noqa: F821
         return self.org_b if organisation_id == self.org_a_id else self.org_a
+
+
+@sa.event.listens_for(Collaboration, "before_insert")
+def _confirmed_on_creation(
+    _mapper: so.Mapper, _connection: sa.Connection, row: Collaboration
+) -> None:
+    """A collaboration stored already confirmed by both sides is active from that moment."""
+    if row.confirmed_a and row.confirmed_b and row.active_since is None:
+        row.active_since = row.created_at or utcnow()
 
 
 class Suggestion(db.Model):

@@ -35,6 +35,7 @@ from network.extensions import db
 from network.mail.outbox import queue_email
 from network.models import AuditLog, Membership, Organisation, User
 from network.models import Collaboration as CollaborationRow
+from network.models.base import utcnow
 from network.vocabulary import COLLABORATION_KINDS
 
 __all__ = [
@@ -365,6 +366,7 @@ def record_collaboration(
     collaboration.confirmed_b = "b" in sides
     if collaboration.confirmed_a and collaboration.confirmed_b:
         collaboration.status = "active"
+        collaboration.active_since = utcnow()
     db.session.add(collaboration)
     db.session.flush()
     record(
@@ -439,7 +441,12 @@ def confirm_collaboration(collaboration: CollaborationRow, actor: User) -> Colla
     _compare_and_set(
         collaboration,
         _seen(collaboration),
-        {"confirmed_a": confirmed_a, "confirmed_b": confirmed_b, "status": status},
+        {
+            "confirmed_a": confirmed_a,
+            "confirmed_b": confirmed_b,
+            "status": status,
+            "active_since": utcnow() if status == "active" else None,
+        },
     )
     record(
         "collaboration.confirmed",

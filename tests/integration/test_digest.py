@@ -732,3 +732,47 @@ def test_demo_announcements_load_once(app):
         demo.ANNOUNCEMENTS
     )
     assert summary.extra["announcements"] == len(demo.ANNOUNCEMENTS)
+
+
+def test_collaboration_counts_from_its_confirmation_and_a_declined_proposal_never_counts(
+    app, make_user, make_org
+):
+    from network.network_view import services as collaborations
+
+    coordinator = _person(make_user, "coordinator", "zahlen@test.example.org")
+    anna = _person(make_user, "provider", "anna@lengerich.example.org")
+    bernd = _person(make_user, "provider", "bernd@lienen.example.org")
+    praxis = make_org("Praxis Lengerich", ags="05566040", members=[anna])
+    pflege = make_org(
+        "Pflegedienst Lienen", kind="ambulatory_care", ags="05566044", members=[bernd]
+    )
+    klinik = make_org("Klinik Tecklenburg", kind="hospital", ags="05566088")
+    for org in (praxis, pflege, klinik):
+        _aged(org, days=30)
+    with app.test_request_context():  # the partners are asked by mail, with links
+        confirmed_late = collaborations.record_collaboration(
+            praxis, pflege.id, "training", None, "", anna
+        )
+        declined = collaborations.record_collaboration(
+            praxis, klinik.id, "referral", None, "", anna
+        )
+    _aged(confirmed_late, days=10)  # proposed long before the coordinator's last digest
+    _aged(declined, days=10)
+    coordinator.last_digest_at = utcnow() - timedelta(days=1)
+    db.session.commit()
+
+    before = services.preview_digest(coordinator).digest
+    assert before.section("collaborations") is None  # still only proposed
+
+    with app.test_request_context():
+        collaborations.confirm_collaboration(confirmed_late, bernd)
+        collaborations.decline_collaboration(
+            declined, make_user("coordinator", "k2@test.example.org")
+        )
+    digest = services.preview_digest(coordinator).digest
+    assert [{c.org_a_name, c.org_b_name} for c in digest.section("collaborations").items] == [
+        {"Praxis Lengerich", "Pflegedienst Lienen"}
+    ]
+    # The declined proposal ended today but was never active: no moment counts it.
+    assert services._figures_at(utcnow() - timedelta(days=2)).collaborations == 0
+    assert services._figures_at(utcnow()).collaborations == 1
