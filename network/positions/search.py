@@ -518,7 +518,7 @@ def _ordering(
             extra_radius=radius,
             created_after=created_after,
         )
-        light = db.session.execute(stmt).all()
+        light = db.session.connection().execute(stmt).all()
         table = scoring.score_all([candidate], [scoring_position(row) for row in light])
         ids = [light[int(j)].id for j in table.position_idx]
         return _Ordering("ranked", centre, ids, table=table)
@@ -529,17 +529,15 @@ def _ordering(
         columns=(Position.id, Position.latitude, Position.longitude, Position.start_date),
         created_after=created_after,
     )
-    light = db.session.execute(stmt).all()
+    light = db.session.connection().execute(stmt).all()
     if not light:
         return _Ordering("distance", centre, [])
-    ids = np.fromiter((r.id for r in light), np.int64, len(light))
-    lats = np.fromiter((r.latitude for r in light), float, len(light))
-    lons = np.fromiter((r.longitude for r in light), float, len(light))
-    starts = np.fromiter(
-        (r.start_date.toordinal() if r.start_date else date.max.toordinal() for r in light),
-        np.int64,
-        len(light),
-    )
+    id_column, lat_column, lon_column, start_column = zip(*light, strict=True)
+    ids = np.array(id_column, np.int64)
+    lats = np.array(lat_column, np.float64)
+    lons = np.array(lon_column, np.float64)
+    no_start = date.max.toordinal()
+    starts = np.array([s.toordinal() if s else no_start for s in start_column], np.int64)
     distances = np.atleast_1d(haversine_km(centre.lat, centre.lon, lats, lons))
     keep = distances <= params.radius_km if params.radius_km else np.ones(len(light), bool)
     ids, starts, distances = ids[keep], starts[keep], distances[keep]
