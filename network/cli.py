@@ -22,6 +22,18 @@ def _area_modules(suffix: str) -> list:
     return modules
 
 
+#: Labels of the demo loader's steps on the terminal (the step names are identifiers).
+STEP_LABELS = {
+    "organisations": "Organisationen",
+    "collaborations": "Kooperationen",
+    "positions": "Stellen",
+    "rounds": "Vergaberunden",
+    "announcements": "Ankündigungen",
+    "recommendations": "Empfehlungen",
+    "toolbox": "Toolbox",
+}
+
+
 def progress_printer():  # type: ignore[no-untyped-def]
     """A ``(step, done, total)`` callback drawing one progress bar per step on the terminal."""
     bars: dict[str, object] = {}
@@ -29,7 +41,8 @@ def progress_printer():  # type: ignore[no-untyped-def]
     def report(step: str, done: int, total: int) -> None:
         bar = bars.get(step)
         if bar is None:
-            bar = click.progressbar(length=max(total, 1), label=f"{step:<16}", show_pos=True)
+            label = STEP_LABELS.get(step, step)
+            bar = click.progressbar(length=max(total, 1), label=f"{label:<16}", show_pos=True)
             bar.__enter__()
             bars[step] = bar
         bar.update(done - bar.pos)  # type: ignore[attr-defined]
@@ -58,10 +71,11 @@ def demo_load(organisations: int, seed: int, mean_degree: float, if_empty: bool)
     from network.models import Organisation
 
     if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)):
-        click.echo("Demo data already loaded; nothing to do.")
+        click.echo("Demodaten sind bereits geladen; nichts zu tun.")
         return
     click.echo(
-        "Synthetic demo data: every provider except the real hospitals and municipalities is fictional."
+        "Synthetische Demodaten: alle Anbieter außer den realen Krankenhäusern und Kommunen "
+        "sind erfunden."
     )
     try:
         summary = load_demo(
@@ -70,13 +84,13 @@ def demo_load(organisations: int, seed: int, mean_degree: float, if_empty: bool)
     except RuntimeError as err:
         raise click.ClickException(str(err)) from err
     click.echo(
-        f"Loaded {summary.municipalities} municipalities, {summary.organisations} organisations, "
-        f"{summary.collaborations} collaborations."
+        f"Geladen: {summary.municipalities} Gemeinden, {summary.organisations} Organisationen, "
+        f"{summary.collaborations} Kooperationen."
     )
     for key, value in summary.extra.items():
         click.echo(f"  {key}: {value}")
     if summary.accounts:
-        click.echo(f"Demo log-ins (password for all: {DEMO_PASSWORD}):")
+        click.echo(f"Demo-Zugänge (Passwort für alle: {DEMO_PASSWORD}):")
         for email, role in summary.accounts:
             click.echo(f"  {role:<12} {email}")
 

@@ -61,4 +61,4 @@ def load(summary: Any, seed: int, progress: Callable[[str, int, int], None]) -> 
         )
         progress("announcements", done, len(ANNOUNCEMENTS))
     db.session.commit()
-    summary.extra["announcements"] = len(ANNOUNCEMENTS)
+    summary.extra["Ankündigungen"] = len(ANNOUNCEMENTS)

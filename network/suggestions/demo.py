@@ -9,4 +9,4 @@ def load(summary: Any, seed: int, progress: Any) -> None:
     from network.suggestions.services import refresh_suggestions
 
     result = refresh_suggestions(progress=progress)
-    summary.extra["suggestions"] = result.created
+    summary.extra["Kooperationsvorschläge"] = result.created

@@ -341,6 +341,6 @@ def load(summary: Any, seed: int, progress: Callable[[str, int, int], None]) -> 
             )
             files += 1
         progress("toolbox", done, len(TOOLBOX_FILES))
-    summary.extra["recommendations"] = created
-    summary.extra["campaign pages"] = pages
-    summary.extra["toolbox files"] = files
+    summary.extra["Handlungsempfehlungen"] = created
+    summary.extra["Kampagnenseiten"] = pages
+    summary.extra["Toolbox-Dateien"] = files

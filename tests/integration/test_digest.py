@@ -731,7 +731,7 @@ def test_demo_announcements_load_once(app):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Announcement)) == len(
         demo.ANNOUNCEMENTS
     )
-    assert summary.extra["announcements"] == len(demo.ANNOUNCEMENTS)
+    assert summary.extra["Ankündigungen"] == len(demo.ANNOUNCEMENTS)
 
 
 def test_collaboration_counts_from_its_confirmation_and_a_declined_proposal_never_counts(

@@ -393,7 +393,11 @@ def test_demo_load_is_idempotent(app):
 
     summary = DemoSummary()
     demo.load(summary, 42, lambda *args: None)
-    assert summary.extra == {"recommendations": 11, "campaign pages": 5, "toolbox files": 3}
+    assert summary.extra == {
+        "Handlungsempfehlungen": 11,
+        "Kampagnenseiten": 5,
+        "Toolbox-Dateien": 3,
+    }
     demo.load(DemoSummary(), 42, lambda *args: None)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Recommendation)) == 11
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CampaignPage)) == 5
