@@ -18,16 +18,14 @@ request (``cpu_p50_ms``, ``cpu_p95_ms``), which other processes on a shared mach
 from __future__ import annotations
 
 import random
-import resource
 import shutil
 import tempfile
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import measure_in_child, percentiles
+from benchmarks.harness import latency_row, measure_in_child, time_request
 
 DEFAULT_SIZES = (10_000, 100_000)
 SEED = 20261125
@@ -145,32 +143,6 @@ def _query_mix(rng: random.Random, municipalities: list[str]) -> dict[str, Any]:
     }
 
 
-def _time(client, url: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """Wall-clock and CPU milliseconds of one request (the test client runs in this thread)."""
-    start, cpu_start = time.perf_counter(), time.thread_time()
-    response = client.get(url)
-    response.get_data()
-    elapsed, cpu = (time.perf_counter() - start) * 1000.0, (time.thread_time() - cpu_start) * 1000.0
-    if response.status_code != 200:
-        raise RuntimeError(f"{url} answered {response.status_code}")
-    return elapsed, cpu
-
-
-def _row(size: int, name: str, samples: list[tuple[float, float]]) -> dict[str, Any]:
-    cpu = percentiles([c for _w, c in samples])
-    return {
-        "bench": "directory",
-        "size": size,
-        "query": name,
-        "n": len(samples),
-        "seconds": round(sum(w for w, _c in samples) / 1000.0, 3),
-        "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
-        **percentiles([w for w, _c in samples]),
-        "cpu_p50_ms": cpu["p50_ms"],
-        "cpu_p95_ms": cpu["p95_ms"],
-    }
-
-
 def run(size: int) -> Iterable[dict[str, Any]]:
     """Load ``size`` organisations, then time the query mix; yields one row per query type."""
     from network.extensions import db
@@ -196,13 +168,13 @@ def run(size: int) -> Iterable[dict[str, Any]]:
         client = app.test_client()
         for make_url in mix.values():
             for _ in range(WARMUP // len(mix) + 1):
-                _time(client, make_url())
+                time_request(client, make_url())
         everything: list[tuple[float, float]] = []
         for name, make_url in mix.items():
-            samples = [_time(client, make_url()) for _ in range(REPEATS)]
+            samples = [time_request(client, make_url()) for _ in range(REPEATS)]
             everything.extend(samples)
-            yield _row(size, name, samples)
-        yield _row(size, "overall", everything)
+            yield latency_row("directory", size, name, samples)
+        yield latency_row("directory", size, "overall", everything)
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

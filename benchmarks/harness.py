@@ -12,7 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Measurement", "measure", "measure_in_child", "percentiles"]
+__all__ = [
+    "Measurement",
+    "measure",
+    "measure_in_child",
+    "percentiles",
+    "time_request",
+    "latency_row",
+]
 
 
 @dataclass
@@ -79,3 +86,31 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
         return round(ordered[index], 2)
 
     return {"p50_ms": rank(50), "p95_ms": rank(95)}
+
+
+def time_request(client: Any, url: str) -> tuple[float, float]:
+    """Wall-clock and CPU milliseconds of one GET through a Flask test client (same thread)."""
+    start, cpu_start = time.perf_counter(), time.thread_time()
+    response = client.get(url)
+    response.get_data()
+    elapsed = (time.perf_counter() - start) * 1000.0
+    cpu = (time.thread_time() - cpu_start) * 1000.0
+    if response.status_code != 200:
+        raise RuntimeError(f"{url} answered {response.status_code}")
+    return elapsed, cpu
+
+
+def latency_row(bench: str, size: int, query: str, samples: list[tuple[float, float]]) -> dict:
+    """One JSON row for latency samples: wall p50/p95, CPU p50/p95, total seconds, peak RSS."""
+    cpu = percentiles([c for _w, c in samples])
+    return {
+        "bench": bench,
+        "size": size,
+        "query": query,
+        "n": len(samples),
+        "seconds": round(sum(w for w, _c in samples) / 1000.0, 3),
+        "peak_mb": round(_rss_peak_mb(), 1),
+        **percentiles([w for w, _c in samples]),
+        "cpu_p50_ms": cpu["p50_ms"],
+        "cpu_p95_ms": cpu["p95_ms"],
+    }
