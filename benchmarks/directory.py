@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -94,8 +94,14 @@ def _make_app(folder: Path):  # type: ignore[no-untyped-def]
     return create_app(settings)
 
 
-def _load(folder: Path, size: int) -> tuple[int, int]:
-    """Create the schema and load ``size`` organisations; returns (organisations, FTS rows)."""
+def load_organisations(
+    folder: Path, size: int, then: Callable[[Any], int] | None = None
+) -> tuple[int, int]:
+    """Create the schema and load ``size`` organisations into ``folder``'s database.
+
+    ``then(summary)`` runs afterwards in the same application context (another benchmark's own
+    data). Returns the organisations loaded and ``then``'s number (default: rows in the FTS index).
+    """
     import sqlalchemy as sa
 
     from network.demo import load_demo
@@ -106,11 +112,14 @@ def _load(folder: Path, size: int) -> tuple[int, int]:
         db.create_all()
         with _organisations_only():
             summary = load_demo(size, seed=SEED, mean_degree=2.0, with_accounts=False)
-        # No ANALYZE: the query plans must be good on a database as the app leaves it.
-        indexed = db.session.scalar(sa.text("SELECT count(*) FROM organisation_fts_docsize")) or 0
+        if then is not None:
+            extra = then(summary)
+        else:
+            # No ANALYZE: the query plans must be good on a database as the app leaves it.
+            extra = db.session.scalar(sa.text("SELECT count(*) FROM organisation_fts_docsize"))
         db.session.remove()
         db.engine.dispose()
-    return summary.organisations, int(indexed)
+    return summary.organisations, int(extra or 0)
 
 
 def _query_mix(rng: random.Random, municipalities: list[str]) -> dict[str, Any]:
@@ -150,7 +159,7 @@ def run(size: int) -> Iterable[dict[str, Any]]:
 
     folder = Path(tempfile.mkdtemp(prefix="directory-benchmark-"))
     try:
-        loaded = measure_in_child(lambda: _load(folder, size))
+        loaded = measure_in_child(lambda: load_organisations(folder, size))
         organisations, indexed = loaded.result
         yield {
             "bench": "directory",

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.directory import SEED, _make_app, _organisations_only
+from benchmarks.directory import SEED, _make_app, load_organisations
 from benchmarks.harness import latency_row, measure_in_child, time_request
 
 DEFAULT_SIZES = (10_000, 100_000)
@@ -34,49 +34,40 @@ _RADII = (10, 25, 50)
 _PROFESSIONS = ("pflegefachperson", "mfa", "physiotherapie", "ota")
 
 
-def _load(folder: Path, size: int) -> tuple[int, int]:
-    """Organisations, their positions and one trainee with a profile; returns the counts."""
+def _positions_and_a_trainee(summary: Any) -> int:
+    """The demo's positions for the organisations loaded, and one trainee with a profile."""
     import sqlalchemy as sa
     from werkzeug.security import generate_password_hash
 
-    from network.demo import load_demo
     from network.extensions import db
     from network.models import Position, TraineeProfile, User
     from network.models.base import utcnow
     from network.positions import demo as positions_demo
 
-    app = _make_app(folder)
-    with app.app_context():
-        db.create_all()
-        with _organisations_only():
-            summary = load_demo(size, seed=SEED, mean_degree=2.0, with_accounts=False)
-        positions_demo.load(summary, SEED, lambda *_: None)
-        trainee = User(
-            email=TRAINEE_EMAIL,
-            name="Benchmark Trainee",
-            role="trainee",
-            language="de",
-            email_confirmed_at=utcnow(),
-            password_hash=generate_password_hash(TRAINEE_PASSWORD),
+    positions_demo.load(summary, SEED, lambda *_: None)
+    trainee = User(
+        email=TRAINEE_EMAIL,
+        name="Benchmark Trainee",
+        role="trainee",
+        language="de",
+        email_confirmed_at=utcnow(),
+        password_hash=generate_password_hash(TRAINEE_PASSWORD),
+    )
+    db.session.add(trainee)
+    db.session.flush()
+    db.session.add(
+        TraineeProfile(
+            user_id=trainee.id,
+            home_ags=LADBERGEN,
+            professions=["pflegefachperson"],
+            position_types=["apprenticeship"],
+            max_distance_km=25.0,
+            wanted_benefits=["housing"],
+            driving_licence=True,
         )
-        db.session.add(trainee)
-        db.session.flush()
-        db.session.add(
-            TraineeProfile(
-                user_id=trainee.id,
-                home_ags=LADBERGEN,
-                professions=["pflegefachperson"],
-                position_types=["apprenticeship"],
-                max_distance_km=25.0,
-                wanted_benefits=["housing"],
-                driving_licence=True,
-            )
-        )
-        db.session.commit()
-        positions = db.session.scalar(sa.select(sa.func.count()).select_from(Position)) or 0
-        db.session.remove()
-        db.engine.dispose()
-    return summary.organisations, int(positions)
+    )
+    db.session.commit()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Position)) or 0
 
 
 def run(size: int) -> Iterable[dict[str, Any]]:
@@ -85,7 +76,9 @@ def run(size: int) -> Iterable[dict[str, Any]]:
 
     folder = Path(tempfile.mkdtemp(prefix="positions-benchmark-"))
     try:
-        loaded = measure_in_child(lambda: _load(folder, size))
+        loaded = measure_in_child(
+            lambda: load_organisations(folder, size, then=_positions_and_a_trainee)
+        )
         organisations, positions = loaded.result
         yield {
             "bench": "positions",
