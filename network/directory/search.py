@@ -515,31 +515,28 @@ def _places_starting_with(token: str) -> list[str]:
     return [ags for ags, words in _place_words() if any(w.startswith(folded) for w in words)]
 
 
+def _sqlite_token_rows(token: str, n: int) -> tuple[str, list[sa.BindParameter[Any]]]:
+    """SQLite: the row ids matching one word, as one UNION (see :func:`_token_condition`)."""
+    sources = [f"SELECT rowid FROM organisation_fts WHERE organisation_fts MATCH :fts_{n}"]
+    binds = [sa.bindparam(f"fts_{n}", f'"{token}"*')]
+    if len(token) >= 3:
+        sources.append(
+            f"SELECT rowid FROM organisation_fts_trigram WHERE organisation_fts_trigram MATCH :tri_{n}"
+        )
+        binds.append(sa.bindparam(f"tri_{n}", f'"{token}"'))
+    places = _places_starting_with(token)
+    if places:
+        sources.append(f"SELECT id FROM organisation WHERE ags IN :places_{n}")
+        binds.append(sa.bindparam(f"places_{n}", places, expanding=True))
+    return " UNION ".join(sources), binds
+
+
 def _token_condition(token: str, dialect: str, n: int, columns: _Columns) -> sa.ColumnElement[bool]:
     """One word of the query: a word prefix in the texts, part of the name, or the place's name.
 
     German compounds make the second necessary ("praxis" finds "Gemeinschaftspraxis"); the
     third lets "Praxis Lengerich" find practices in Lengerich.
     """
-    places = _places_starting_with(token)
-    if dialect == "sqlite":
-        # One IN over a UNION of row ids: SQLite can drive a query from it (a rare word touches
-        # only its rows), which an OR of several INs would turn into a scan of the table.
-        sources = [
-            f"SELECT rowid FROM organisation_fts WHERE organisation_fts MATCH :fts_{n}",
-        ]
-        binds = [sa.bindparam(f"fts_{n}", f'"{token}"*')]
-        if len(token) >= 3:
-            sources.append(
-                "SELECT rowid FROM organisation_fts_trigram "
-                f"WHERE organisation_fts_trigram MATCH :tri_{n}"
-            )
-            binds.append(sa.bindparam(f"tri_{n}", f'"{token}"'))
-        if places:
-            sources.append(f"SELECT id FROM organisation WHERE ags IN :places_{n}")
-            binds.append(sa.bindparam(f"places_{n}", places, expanding=True))
-        select = sa.text(" UNION ".join(sources)).bindparams(*binds)
-        return columns.id_for_text.in_(select.columns(sa.column("rowid", sa.Integer)))
     parts: list[sa.ColumnElement[bool]] = []
     if dialect == "postgresql":
         parts.append(
@@ -551,6 +548,7 @@ def _token_condition(token: str, dialect: str, n: int, columns: _Columns) -> sa.
             parts.append(Organisation.name.ilike(f"%{token}%"))
     else:  # any other database: slow but correct substring search
         parts.extend(sa.func.lower(getattr(Organisation, c)).contains(token) for c in TEXT_COLUMNS)
+    places = _places_starting_with(token)
     if places:
         parts.append(columns.ags.in_(places))
     return sa.or_(*parts)
@@ -560,6 +558,17 @@ def _text_condition(
     tokens: Sequence[str], dialect: str, columns: _Columns
 ) -> sa.ColumnElement[bool]:
     """All words of the query must match (see :func:`_token_condition`)."""
+    if dialect == "sqlite":
+        # One IN over the INTERSECT of each word's UNION of row ids: SQLite can drive a query
+        # from it (a rare word touches only its rows), and no word's matches are probed one by
+        # one against another's. Separate INs or an OR would make SQLite scan instead.
+        unions, binds = [], []
+        for n, token in enumerate(tokens):
+            rows, token_binds = _sqlite_token_rows(token, n)
+            unions.append(f"SELECT rowid FROM ({rows})" if len(tokens) > 1 else rows)
+            binds.extend(token_binds)
+        select = sa.text(" INTERSECT ".join(unions)).bindparams(*binds)
+        return columns.id_for_text.in_(select.columns(sa.column("rowid", sa.Integer)))
     # Each word gets its own bind-parameter names: text() clauses share a namespace.
     return sa.and_(*(_token_condition(t, dialect, n, columns) for n, t in enumerate(tokens)))
 
