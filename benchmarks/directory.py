@@ -95,12 +95,17 @@ def _make_app(folder: Path):  # type: ignore[no-untyped-def]
 
 
 def load_organisations(
-    folder: Path, size: int, then: Callable[[Any], int] | None = None
+    folder: Path,
+    size: int,
+    then: Callable[[Any], int] | None = None,
+    *,
+    mean_degree: float = 2.0,
 ) -> tuple[int, int]:
     """Create the schema and load ``size`` organisations into ``folder``'s database.
 
     ``then(summary)`` runs afterwards in the same application context (another benchmark's own
     data). Returns the organisations loaded and ``then``'s number (default: rows in the FTS index).
+    ``mean_degree`` is the average number of collaborations per organisation.
     """
     import sqlalchemy as sa
 
@@ -111,7 +116,7 @@ def load_organisations(
     with app.app_context():
         db.create_all()
         with _organisations_only():
-            summary = load_demo(size, seed=SEED, mean_degree=2.0, with_accounts=False)
+            summary = load_demo(size, seed=SEED, mean_degree=mean_degree, with_accounts=False)
         if then is not None:
             extra = then(summary)
         else:
