@@ -208,6 +208,11 @@ def test_dashboard_shows_figures_brokers_gaps_and_placements(coordinator, networ
     assert filtered.status_code == 200
     text = filtered.get_data(as_text=True)
     assert f"model_region={LLLT}" in text and "Hausarztpraxis Rheine" not in text
+    # The cross-border share of a selection says that it counts only pairs inside it, and offers
+    # the same view with the partners outside.
+    assert "nur innerhalb der Auswahl" in text and "partners=1" in text
+    joined = coordinator.get(f"/netzwerk/?model_region={LLLT}&partners=1").get_data(as_text=True)
+    assert "nur innerhalb der Auswahl" not in joined
     bad = coordinator.get("/netzwerk/?kind=unbekannt")
     assert bad.status_code == 400
     assert "Unbekannte Art der Organisation: unbekannt." in bad.get_data(as_text=True)
