@@ -220,12 +220,20 @@ def load_demo(
     return summary
 
 
+#: What "a practice" means for the demo provider, in order of preference.
+PRACTICE_KINDS = ("gp_practice", "specialist_practice", "mvz", "therapy_practice")
+
+
 def _load_accounts(generated: list) -> list[tuple[str, str]]:
     """Demo accounts; the provider acts for a synthetic practice in Lengerich."""
     accounts = []
+    in_lengerich = [o for o in generated if o.synthetic and o.ags == "05566040"]
+    practices = sorted(
+        (o for o in in_lengerich if o.kind in PRACTICE_KINDS),
+        key=lambda o: PRACTICE_KINDS.index(o.kind),
+    )
     lengerich = next(
-        (o for o in generated if o.synthetic and o.ags == "05566040"),
-        next((o for o in generated if o.synthetic), None),
+        iter(practices or in_lengerich), next((o for o in generated if o.synthetic), None)
     )
     for email, name, role, language in DEMO_ACCOUNTS:
         user = db.session.scalar(sa.select(User).where(User.email == email))

@@ -351,7 +351,7 @@ def _lengerich_apprenticeship(
     """The nursing apprenticeship in Lengerich the demo trainee from Ladbergen should find first."""
     in_lengerich = [o for o in organisations if o.ags == LENGERICH]
     preferred = [o for o in in_lengerich if o.kind in ("hospital", "care_home", "ambulatory_care")]
-    org = (preferred or in_lengerich or [None])[0]
+    org = preferred[0] if preferred else _demo_care_service_in_lengerich()
     if org is None:
         return None
     today = date.today()
@@ -381,6 +381,18 @@ def _lengerich_apprenticeship(
         "created_at": utcnow() - timedelta(days=2),
         "updated_at": utcnow(),
     }
+
+
+def _demo_care_service_in_lengerich() -> Any:
+    """A nursing apprenticeship needs a care provider; the synthetic mix may have none in
+    Lengerich, so the demo round's Lengerich care service is created now (the round reuses it)."""
+    from network.rounds.demo import PLACEMENTS, demo_organisation
+
+    row = next((r for r in PLACEMENTS if r[3] == LENGERICH), None)
+    place = db.session.get(Municipality, LENGERICH)
+    if row is None or place is None:
+        return None
+    return demo_organisation(row, {LENGERICH: place}, utcnow())
 
 
 def _trainee(email: str, name: str, password_hash: str) -> User:

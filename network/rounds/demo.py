@@ -69,7 +69,11 @@ DEMO_COORDINATOR = "koordination@demo.example.org"
 Progress = Callable[[str, int, int], None]
 
 
-def _organisation(row: tuple, places: dict[str, Municipality], now: Any) -> Organisation:
+def demo_organisation(row: tuple, places: dict[str, Municipality], now: Any) -> Organisation:
+    """The synthetic organisation of one :data:`PLACEMENTS` row, created once (by external id).
+
+    The positions demo borrows the Lengerich care service when the synthetic mix has none there.
+    """
     external_id, name, kind, ags, street, tag, _placement, _seats = row
     existing = db.session.scalar(
         sa.select(Organisation).where(Organisation.external_id == external_id)
@@ -171,7 +175,7 @@ def load(summary: Any, seed: int, progress: Progress) -> None:
     record("rounds.created", "allocation_round", round_.id, actor_id=actor_id, name=ROUND_NAME)
     placements = []
     for row in PLACEMENTS:
-        org = _organisation(row, places, now)
+        org = demo_organisation(row, places, now)
         placement = RoundPlacement(
             round_id=round_.id,
             organisation_id=org.id,
