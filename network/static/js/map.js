@@ -291,6 +291,9 @@
         return { color: "#8a9698", weight: 1, fillColor: "#ffffff", fillOpacity: 0.7 };
       },
     }).addTo(map);
+    // They arrive after the markers or the choropleth more often than not; drawn on top, their
+    // white fill would veil everything under it.
+    layer.bringToBack();
     const bounds = layer.getBounds();
     // The boundaries arrive asynchronously; once markers have framed the view
     // (a radius search, one municipality), zooming out to the whole region
