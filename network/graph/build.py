@@ -26,10 +26,8 @@ The analyses run on the **collaboration graph** (:func:`collaboration_graph`): a
 
 from __future__ import annotations
 
-import gc
 import math
-from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -37,6 +35,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from network.gc_pause import gc_paused
 from network.graph.decorators import not_implemented_for
 from network.graph.exceptions import (
     DuplicateOrganisationError,
@@ -382,20 +381,6 @@ def _as_place(item: Any) -> Place:
     )
 
 
-@contextmanager
-def _bulk() -> Iterator[None]:
-    """Pause the cyclic garbage collector while hundreds of thousands of dicts and tuples are
-    created: they hold no reference cycles, and the collector's repeated scans of the growing
-    heap would otherwise cost about a third of the build. Restores the previous state."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def municipality_node(ags: str) -> str:
     """The node key of a municipality in the stakeholder graph.
 
@@ -508,7 +493,7 @@ def build_graph(
             field="neighbour_km",
             value=neighbour_km,
         )
-    with _bulk():
+    with gc_paused():
         place_list = reference_places() if places is None else tuple(_as_place(p) for p in places)
         by_ags: dict[str, Place] = {}
         for place in place_list:
@@ -683,7 +668,7 @@ def collaboration_graph(G: nx.Graph, *, statuses: Collection[str] = (ACTIVE,)) -
     >>> H.edges[1, 2]["kinds"], H.edges[1, 2]["weight"]
     (('referral', 'telemedicine'), 2)
     """
-    with _bulk():
+    with gc_paused():
         return _collaboration_graph(G, frozenset(statuses))
 
 

@@ -10,12 +10,10 @@ __all__ = [
     "validate_instance",
 ]
 
-import gc
 import heapq
 from collections import Counter
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence, Sized
+from collections.abc import Hashable, Iterable, Mapping, Sequence, Sized
 from collections.abc import Set as AbstractSet
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
 from numbers import Integral
@@ -23,6 +21,7 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
+from network.gc_pause import gc_paused
 from network.matching.exceptions import (
     CapacityError,
     DuplicatePreferenceError,
@@ -175,7 +174,7 @@ def deferred_acceptance(
             optimal=optimal,
         )
     _check_shapes(trainee_prefs, placement_prefs, capacities)
-    with _gc_paused():  # the solver makes no reference cycles; spare the collector's passes
+    with gc_paused():  # the solver makes no reference cycles; spare the collector's passes
         try:
             instance = _encode(trainee_prefs, placement_prefs, capacities)
         except _InvalidInstance as err:
@@ -673,17 +672,6 @@ def _encode(trainee_prefs: Mapping, placement_prefs: Mapping, capacities: Mappin
         pair_t_rank=pair_t_rank,
         pair_p_rank=pair_p_rank,
     )
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _has_repeat(sorted_keys: np.ndarray) -> bool:

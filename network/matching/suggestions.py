@@ -21,12 +21,10 @@ __all__ = [
 ]
 
 import dataclasses
-import gc
 import hashlib
 import json
 import math
-from collections.abc import Hashable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import cache
 from types import MappingProxyType
@@ -34,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from network.gc_pause import gc_paused
 from network.matching import _suggestion_signals as _sig
 from network.matching.exceptions import MatchingError
 from network.vocabulary import ORGANISATION_KINDS, TAGS, label
@@ -831,7 +830,7 @@ def suggest(
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 0:
         raise SuggestionError(f"k must be a non-negative integer, not {k!r}", k=k)
     _check_config(config)
-    with _gc_paused():
+    with gc_paused():
         return _suggest(organisations, collaborations, k, rejected, feedback, only, config)
 
 
@@ -923,7 +922,7 @@ def calibrate(
     True
     """
     _check_config(config)
-    with _gc_paused():
+    with gc_paused():
         encoded = _encode(organisations, collaborations, config)
         empty = np.zeros(0, dtype=np.int64)
         context = _sig.build_context(
@@ -1206,22 +1205,3 @@ class _Explainer:
             else:
                 reasons.append(Reason("feedback", {"value": values["feedback"][row]}))
         return tuple(reasons), dict(zip(_sig.SIGNALS, parts, strict=True))
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector during one call of :func:`suggest`.
-
-    The call creates no reference cycles, but at 100,000 organisations it allocates millions
-    of small objects (a million suggestions, their lists, the encoded inputs), and each
-    allocation counts towards the collector's thresholds: its full passes over a heap that
-    holds the caller's organisations and collaborations would otherwise take most of the
-    time. The previous state is restored.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

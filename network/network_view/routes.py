@@ -119,11 +119,9 @@ def analysis_progress(job_id: int):
     return response
 
 
-@bp.route("/export.graphml", defaults={"fmt": "graphml"})
-@bp.route("/export.gexf", defaults={"fmt": "gexf"})
-@coordinator_required
-def export_graph(fmt: str):
-    """Download the selection as GraphML or GEXF (for Gephi, yEd, Cytoscape desktop)."""
+def _finished_analysis() -> tuple[analyses.NetworkFilters, analyses.NetworkAnalysis]:
+    """The filters of a download and their finished analysis; while it is still being computed,
+    the user goes back to the dashboard (which shows the progress)."""
     filters, errors = analyses.parse_filters(request.args)
     if errors:
         abort(400)
@@ -132,10 +130,19 @@ def export_graph(fmt: str):
         flash(
             _("Die Analyse läuft noch. Der Download steht bereit, sobald sie fertig ist."), "info"
         )
-        return redirect(url_for("network_view.dashboard", **filters.as_args()))
+        abort(redirect(url_for("network_view.dashboard", **filters.as_args())))
+    return filters, state.analysis
+
+
+@bp.route("/export.graphml", defaults={"fmt": "graphml"})
+@bp.route("/export.gexf", defaults={"fmt": "gexf"})
+@coordinator_required
+def export_graph(fmt: str):
+    """Download the selection as GraphML or GEXF (for Gephi, yEd, Cytoscape desktop)."""
+    filters, analysis = _finished_analysis()
     try:
         data = analyses.export_graph(
-            state.analysis, filters, fmt, with_places=request.args.get("with_places") == "1"
+            analysis, filters, fmt, with_places=request.args.get("with_places") == "1"
         )
     except analyses.ExportTooLarge as err:
         flash(
@@ -160,15 +167,7 @@ def export_graph(fmt: str):
 @coordinator_required
 def municipalities_csv():
     """The per-municipality figures of the selection as CSV."""
-    filters, errors = analyses.parse_filters(request.args)
-    if errors:
-        abort(400)
-    state = analyses.analysis_state(filters, current_user.id)
-    if state.analysis is None:
-        flash(
-            _("Die Analyse läuft noch. Der Download steht bereit, sobald sie fertig ist."), "info"
-        )
-        return redirect(url_for("network_view.dashboard", **filters.as_args()))
+    _filters, analysis = _finished_analysis()
     headers = {
         "ags": _("AGS"),
         "name": _("Gemeinde"),
@@ -186,7 +185,7 @@ def municipalities_csv():
         "by_kind": _("Organisationen nach Art"),
     }
     return Response(
-        analyses.municipality_csv(state.analysis, headers).encode("utf-8"),
+        analyses.municipality_csv(analysis, headers).encode("utf-8"),
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="netzwerk-gemeinden.csv"'},
     )

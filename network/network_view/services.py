@@ -365,8 +365,7 @@ def record_collaboration(
     collaboration.confirmed_a = "a" in sides
     collaboration.confirmed_b = "b" in sides
     if collaboration.confirmed_a and collaboration.confirmed_b:
-        collaboration.status = "active"
-        collaboration.active_since = utcnow()
+        collaboration.status = "active"  # active_since: set on insert (models.collaboration)
     db.session.add(collaboration)
     db.session.flush()
     record(

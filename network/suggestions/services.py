@@ -483,7 +483,6 @@ def decide(
                 source="suggestion",
                 confirmed_a=True,
                 confirmed_b=True,
-                active_since=utcnow(),
                 note=comment,
                 created_by_id=actor.id,
             )

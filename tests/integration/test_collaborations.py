@@ -213,6 +213,7 @@ def test_coordinator_records_for_both_sides(app, pair, make_user):
     assert response.status_code == 302
     row = only_collaboration()
     assert row.status == "active" and row.confirmed_a and row.confirmed_b and row.since is None
+    assert row.active_since is not None  # active from the moment both sides are recorded
     details = db.session.scalar(
         sa.select(AuditLog.details).where(AuditLog.object_type == "collaboration")
     )

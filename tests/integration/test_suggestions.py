@@ -111,6 +111,7 @@ def test_accept_creates_one_collaboration_and_introduces_both_sides(
     collaborations = db.session.scalars(sa.select(Collaboration)).all()
     assert len(collaborations) == 1 and collaborations[0].status == "active"
     assert collaborations[0].source == "suggestion"
+    assert collaborations[0].active_since is not None  # digests count it from now
     # Accepting again does not create a second one.
     again = client.post(f"/vorschlaege/{suggestion.id}/entscheiden", data={"action": "accept"})
     assert again.status_code == 302
